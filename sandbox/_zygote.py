@@ -1,0 +1,375 @@
+"""The zygote: a pre-warmed fork server that runs inside the jail.
+
+This file is executed by the *runtime* interpreter (any CPython >= 3.9), so it
+uses the standard library only and never imports the rest of ``sandbox``.
+
+Process tree, one line per role::
+
+    zygote        imports the preload list once, freezes the GC, forks spares
+      spare  (S)  one per run; setsid; own user+mount+pid namespaces; reports
+                  the exit status of its agent to the controller
+        agent(A)  pid 1 of its own pid namespace; sees only its episode's work
+                  dir; runs the code as ``__main__``
+
+The controller talks to the zygote over a ``SOCK_SEQPACKET`` socket (one JSON
+object per message).  Each spare introduces itself on that socket with a
+``hello`` that carries, as ``SCM_RIGHTS``, its private channel and the read ends
+of its stdout and stderr pipes; the kernel adds the spare's pid as the
+controller sees it (``SO_PASSCRED``), which is how the controller finds it to
+put it in a cgroup.  The agent never holds the zygote's socket, and the
+controller believes a ``status`` message only when the kernel says the spare
+sent it, so agent code cannot forge its own result.
+"""
+
+import array
+import atexit
+import ctypes
+import errno
+import gc
+import importlib
+import io
+import json
+import os
+import resource
+import selectors
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+import types
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_NOEXEC = 0x8
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 1 << 18
+
+MAX_MESSAGE = 1 << 20
+TRACEBACK_CAP = 32 * 1024
+RLIMITS = {
+    "nofile": resource.RLIMIT_NOFILE,
+    "fsize": resource.RLIMIT_FSIZE,
+    "stack": resource.RLIMIT_STACK,
+    "core": resource.RLIMIT_CORE,
+    "cpu": resource.RLIMIT_CPU,
+    "as": resource.RLIMIT_AS,
+}
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(ret, what):
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "%s: %s" % (what, os.strerror(err)))
+
+
+def _unshare(flags):
+    _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
+
+
+def _mount(src, dst, fstype, flags, data):
+    _check(
+        _libc.mount(
+            src.encode() if src else None,
+            dst.encode(),
+            fstype.encode() if fstype else None,
+            ctypes.c_ulong(flags),
+            data.encode() if data else None,
+        ),
+        "mount %s" % dst,
+    )
+
+
+def _write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def _enter_user_namespace(extra_flags):
+    """Become root of a new user namespace mapped onto our current ids."""
+    uid, gid = os.geteuid(), os.getegid()
+    _unshare(CLONE_NEWUSER | extra_flags)
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", "0 %d 1" % uid)
+    _write("/proc/self/gid_map", "0 %d 1" % gid)
+
+
+def _send(sock, obj):
+    sock.send(json.dumps(obj).encode())
+
+
+# ---------------------------------------------------------------- the agent
+
+
+def _private_view(cfg, workdir, hidden_devices):
+    """Mount only this episode's work dir and lock the view (runs in A)."""
+    _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+    for node in hidden_devices:  # GPUs of the jail that this run was not given
+        _mount("/dev/null", node, None, MS_BIND, None)
+    # A fresh /proc for our own pid namespace: the jail's /proc would show the
+    # zygote and other episodes (and their roots and cwds).
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+    _mount(os.path.join(cfg["episodes"], workdir), cfg["work"], None, MS_BIND | MS_REC, None)
+    _mount("tmpfs", cfg["episodes"], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=000")
+    # Mounts inherited by a less privileged mount namespace are locked together:
+    # the agent cannot unmount the tmpfs above to see the other episodes.
+    _enter_user_namespace(CLONE_NEWNS)
+
+
+def _apply_rlimits(limits):
+    for name, value in limits.items():
+        soft = resource.RLIM_INFINITY if value is None else int(value)
+        try:
+            resource.setrlimit(RLIMITS[name], (soft, soft))
+        except (ValueError, OSError):
+            hard = resource.getrlimit(RLIMITS[name])[1]
+            resource.setrlimit(RLIMITS[name], (min(soft, hard) if hard >= 0 else soft, hard))
+
+
+def _apply_gpu_cap(fraction):
+    """Cap this process's share of GPU memory before agent code runs."""
+    if fraction is None:
+        return
+    try:
+        import torch  # noqa: the runtime may lack torch; then there is nothing to cap
+    except ImportError:
+        return
+    if torch.cuda.is_available():
+        for device in range(torch.cuda.device_count()):
+            torch.cuda.set_per_process_memory_fraction(float(fraction), device)
+
+
+def _receive_request(sock):
+    header = json.loads(sock.recv(MAX_MESSAGE).decode())
+    chunks, size = [], 0
+    while size < header["code_len"]:
+        chunk = sock.recv(MAX_MESSAGE)
+        if not chunk:
+            os._exit(70)
+        chunks.append(chunk)
+        size += len(chunk)
+    return header, b"".join(chunks)
+
+
+def _join_threads():
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+
+
+def _finish(code):
+    try:
+        _join_threads()
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
+def _exit_code(exc):
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code & 0xFF
+    sys.stderr.write("%s\n" % (exc.code,))
+    return 1
+
+
+def _execute(sock, request, code):
+    main = types.ModuleType("__main__")
+    main.__file__ = request["filename"]
+    main.__builtins__ = __builtins__
+    sys.modules["__main__"] = main
+    sys.argv = [request["filename"]] + list(request.get("argv", []))
+    sys.path[0:0] = [os.getcwd()]
+    try:
+        exec(compile(code, request["filename"], "exec"), main.__dict__)
+    except SystemExit as exc:
+        _finish(_exit_code(exc))
+    except BaseException as exc:
+        # Drop this file's own frame: the agent's code starts at the next one.
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next))
+        sys.stderr.write(text)
+        try:
+            _send(sock, {"op": "traceback", "text": text[-TRACEBACK_CAP:]})
+        except OSError:
+            pass
+        _finish(1)
+    _finish(0)
+
+
+def _text_stream(fd):
+    raw = io.FileIO(fd, "w", closefd=False)
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace", write_through=True)
+
+
+def _agent(sock, cfg, out_w, err_w):
+    os.dup2(out_w, 1)
+    os.dup2(err_w, 2)
+    os.close(out_w)
+    os.close(err_w)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    sys.stdin = open(0, closefd=False)
+    sys.stdout = _text_stream(1)
+    sys.stderr = _text_stream(2)
+    request, code = _receive_request(sock)
+    _send(sock, {"op": "started"})
+    if cfg["namespaces"]:
+        _private_view(cfg, request["workdir"], request.get("hide", []))
+        os.chdir(cfg["work"])
+    else:
+        os.chdir(os.path.join(cfg["episodes"], request["workdir"]))
+    os.closerange(3, sock.fileno())
+    os.closerange(sock.fileno() + 1, 1 << 16)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    _apply_rlimits(request["rlimits"])
+    _apply_gpu_cap(request.get("gpu_memory_fraction"))
+    _execute(sock, request, code)
+
+
+# ---------------------------------------------------------------- the spare
+
+
+def _spare(ctl, cfg):
+    os.setsid()
+    channel, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    peer.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    fds = array.array("i", [peer.fileno(), out_r, err_r])
+    ctl.sendmsg([b'{"op": "hello"}'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+    ctl.close()
+    peer.close()
+    os.close(out_r)
+    os.close(err_r)
+    # The controller answers "go" once this process sits in the run's cgroup,
+    # so that the agent forked below is born inside it.
+    if channel.recv(MAX_MESSAGE) != b"go":
+        os._exit(0)
+    if cfg["namespaces"]:
+        _enter_user_namespace(CLONE_NEWNS | CLONE_NEWPID)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _agent(channel, cfg, out_w, err_w)
+        except BaseException:
+            os.write(2, traceback.format_exc().encode(errors="replace"))
+            try:
+                _send(channel, {"op": "sandbox_error", "text": traceback.format_exc()[-TRACEBACK_CAP:]})
+            finally:
+                os._exit(71)
+    os.close(out_w)
+    os.close(err_w)
+    _, status, usage = os.wait4(pid, 0)
+    _send(channel, {
+        "op": "status",
+        "status": status,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "maxrss_kb": usage.ru_maxrss,
+    })
+    os._exit(0)
+
+
+# ---------------------------------------------------------------- the zygote
+
+
+def _preload(modules):
+    errors = {}
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:  # a broken module must not kill the zygote
+            errors[name] = "%s: %s" % (type(exc).__name__, exc)
+    return errors
+
+
+def _fork_spare(ctl, cfg, keep):
+    pid = os.fork()
+    if pid:
+        return
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in keep:
+            os.close(fd)
+        _spare(ctl, cfg)
+    except BaseException:
+        os.write(2, traceback.format_exc().encode(errors="replace"))
+    os._exit(0)
+
+
+def _reap():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _serve(ctl, cfg):
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    selector = selectors.DefaultSelector()
+    selector.register(ctl, selectors.EVENT_READ)
+    selector.register(wake_r, selectors.EVENT_READ)
+    private = [wake_r, wake_w, selector.fileno()]
+    while True:
+        for key, _ in selector.select():
+            if key.fileobj == wake_r:
+                os.read(wake_r, 4096)
+                _reap()
+                continue
+            try:
+                data = ctl.recv(MAX_MESSAGE)
+            except InterruptedError:
+                continue
+            if not data:
+                return
+            op = json.loads(data.decode()).get("op")
+            if op == "spawn":
+                _fork_spare(ctl, cfg, private)
+            elif op == "exit":
+                return
+
+
+def main():
+    cfg = json.loads(sys.argv[1])
+    ctl = socket.socket(fileno=cfg["fd"])
+    started = time.monotonic()
+    # Import only: running any OpenMP or CUDA work here would make every
+    # forked child hang or fail in its own.
+    errors = _preload(cfg["preload"])
+    gc.collect()
+    if hasattr(gc, "freeze"):
+        gc.freeze()
+    _send(ctl, {
+        "op": "ready",
+        "preload_errors": errors,
+        "preload_s": time.monotonic() - started,
+        "python": sys.version.split()[0],
+    })
+    try:
+        _serve(ctl, cfg)
+    except OSError as exc:
+        if exc.errno not in (errno.ECONNRESET, errno.EPIPE):
+            raise
+
+
+if __name__ == "__main__":
+    main()
