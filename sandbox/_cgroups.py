@@ -7,6 +7,7 @@ kill from a timeout, and a reliable way to kill everything a run left behind.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import errno
 import os
@@ -167,10 +168,9 @@ class Cgroup:
             _write(path / "cgroup.procs", str(pid))
 
     def procs(self) -> list[int]:
-        pids: set[int] = set()
-        for path in set(self.paths.values()):
-            pids.update(int(p) for p in (_read(path / "cgroup.procs") or "").split())
-        return sorted(pids)
+        """Processes in the cgroup (every hierarchy holds the same ones: ``add`` writes them all)."""
+        path = next(iter(self.paths.values()))
+        return [int(p) for p in (_read(path / "cgroup.procs") or "").split()]
 
     def kill(self, timeout: float = 2.0) -> bool:
         """SIGKILL every process in the cgroup; True once it is empty."""
@@ -185,10 +185,8 @@ class Cgroup:
             if time.monotonic() > deadline:
                 return False
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             time.sleep(0.002)
 
     def _counters(self, controller: str, name: str) -> dict[str, str]:
@@ -218,14 +216,18 @@ class Cgroup:
     def remove(self) -> None:
         """Kill what is left and remove the cgroup and everything below it."""
         for path in set(self.paths.values()):
-            if not path.is_dir():
-                continue
-            for sub in sorted((p for p in path.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-                Cgroup(self.version, {"x": sub}).kill()
-                _rmdir(sub)
-        self.kill()
-        for path in set(self.paths.values()):
-            _rmdir(path)
+            _remove_tree(self.version, path)
+
+
+def _remove_tree(version: CgroupVersion, path: Path) -> None:
+    try:
+        subdirs = [Path(e.path) for e in os.scandir(path) if e.is_dir(follow_symlinks=False)]
+    except FileNotFoundError:
+        return
+    for sub in subdirs:
+        _remove_tree(version, sub)
+    Cgroup(version, {"memory": path}).kill()
+    _rmdir(path)
 
 
 def _rmdir(path: Path) -> None:

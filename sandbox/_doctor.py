@@ -40,7 +40,8 @@ class HostReport:
     def render(self) -> str:
         lines = [f"{'ok' if c.ok else 'NO':>3}  {c.name:<22} {c.detail}" for c in self.checks]
         lines += [f"gpu  {g.index}: {g.name or g.node} {g.memory_bytes or '?'} bytes" for g in self.gpus]
-        verdict = "all guarantees hold" if self.ok else "some guarantees do NOT hold: runs degrade (strict mode refuses)"
+        verdict = ("all guarantees hold" if self.ok
+                   else "some guarantees do NOT hold: runs degrade (strict mode refuses)")
         return "\n".join([*lines, verdict])
 
 
@@ -49,7 +50,8 @@ def _probe(code: str) -> tuple[bool, str]:
         out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError) as exc:
         return False, str(exc)
-    return out.returncode == 0, (out.stdout + out.stderr).strip().splitlines()[-1:][0] if (out.stdout + out.stderr).strip() else ""
+    lines = (out.stdout + out.stderr).strip().splitlines()
+    return out.returncode == 0, lines[-1] if lines else ""
 
 
 def _user_namespaces() -> Check:
@@ -68,7 +70,8 @@ def _cgroups() -> Check:
 
 
 def _seccomp() -> Check:
-    status = open("/proc/self/status").read()
+    with open("/proc/self/status") as f:
+        status = f.read()
     line = next((x for x in status.splitlines() if x.startswith("Seccomp:")), "")
     ok = bool(line) and os.path.exists("/proc/sys/kernel/seccomp/actions_avail")
     return Check("seccomp", ok, "available (policies via Pool(seccomp_policy=...))" if ok else "not available")
@@ -96,7 +99,8 @@ def _jail_run() -> Check:
 def doctor(*, run_probe: bool = True, inventory: GpuInventory | None = None) -> HostReport:
     """Check this host.  ``run_probe`` also starts a real jail and runs code in it."""
     checks = [
-        Check("root", True, "running as root" if os.geteuid() == 0 else f"uid {os.geteuid()} (needs a delegated cgroup)"),
+        Check("root", True, "running as root" if os.geteuid() == 0
+              else f"uid {os.geteuid()} (needs a delegated cgroup)"),
         _nsjail(), _user_namespaces(), _cgroups(), _seccomp(),
     ]
     if run_probe:

@@ -62,6 +62,24 @@ class NvidiaInventory:
         return pipe if os.path.exists(os.path.join(pipe, "control")) else None
 
 
+class CachedInventory:
+    """An inventory read once: GPUs do not come and go under a running pool."""
+
+    def __init__(self, inner: GpuInventory) -> None:
+        self._devices = inner.devices()
+        self._control = inner.control_nodes()
+        self._mps = inner.mps_pipe()
+
+    def devices(self) -> list[GpuDevice]:
+        return list(self._devices)
+
+    def control_nodes(self) -> list[str]:
+        return list(self._control)
+
+    def mps_pipe(self) -> str | None:
+        return self._mps
+
+
 def _smi_memory() -> dict[int, tuple[int, str]]:
     smi = shutil.which("nvidia-smi")
     if not smi:

@@ -215,4 +215,4 @@ class JailSpec:
         return cfg
 
     def render(self, **kwargs: object) -> str:
-        return to_textproto(self.config(**kwargs))  # type: ignore[arg-type]
+        return str(to_textproto(self.config(**kwargs)))  # type: ignore[arg-type]

@@ -79,7 +79,7 @@ class Limits:
             "stack": 64 << 20,
             "core": 0,
             # RLIMIT_CPU is a backstop only: the wall-clock timer decides.
-            "cpu": int(math.ceil(self.timeout * max(self.cpus, 1.0))) + 5,
+            "cpu": math.ceil(self.timeout * max(self.cpus, 1.0)) + 5,
             # The cgroup limits memory; an address-space limit breaks CUDA and JITs.
             "as": None,
         }

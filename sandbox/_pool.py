@@ -62,17 +62,25 @@ class _Spare:
     cgroup: Cgroup | None
     generation: int
 
-    def discard(self) -> None:
+    def discard(self, *, sweep: bool = True) -> Cgroup | None:
+        """Close our ends and kill whatever is left of the run.
+
+        ``sweep=False`` skips killing the rest of the cgroup here: right when the
+        spare reported that its agent, pid 1 of its own pid namespace, was
+        reaped, nothing of the agent is left (the kernel kills a namespace with
+        its init), so the cgroup is swept when it is removed, off the hot path.
+        """
         self.channel.close()
         for fd in (self.stdout_fd, self.stderr_fd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        if self.cgroup is not None:
-            with contextlib.suppress(OSError):
-                self.cgroup.remove()
-        else:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.host_pid, signal.SIGKILL)
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.stdout_fd = self.stderr_fd = -1
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.host_pid, signal.SIGKILL)
+        if sweep and self.cgroup is not None and self.cgroup.procs():
+            self.cgroup.kill()
+        return self.cgroup
 
 
 @attrs.define(eq=False)
@@ -92,7 +100,9 @@ class Pool:
     caller (:class:`ConfigError`) or a closed pool (:class:`PoolClosed`), never
     because of what the code did.
 
-    ``preload`` modules are imported once in the zygote.  ``ro_mounts`` are
+    ``preload`` modules are imported once in the zygote.  ``spares`` children
+    are forked ahead of time so that a run does not wait for ``fork()``; with 0,
+    each run forks its child on demand.  ``ro_mounts`` are
     host paths shown read-only inside (task data).  ``gpus`` are the host GPU
     indices this pool may hand to runs.  ``strict=True`` refuses to run where a
     guarantee (jail, namespaces, cgroups) cannot be had; otherwise the pool
@@ -124,8 +134,8 @@ class Pool:
         self.runtime = runtime or Runtime()
         self.ro_mounts = tuple(ro_mounts)
         self.gpus = tuple(gpus)
-        self.gpu_inventory = gpu_inventory or _gpu.NvidiaInventory()
-        self.spares = max(1, spares)
+        self.gpu_inventory = _gpu.CachedInventory(gpu_inventory or _gpu.NvidiaInventory())
+        self.spares = max(0, spares)
         self.strict = strict
         self.env = dict(env or {})
         self.seccomp_policy = seccomp_policy
@@ -144,6 +154,7 @@ class Pool:
         self._jailed = False
         self._runs = 0
         self._active: set[_Spare] = set()
+        self._removals: set[asyncio.Future[None]] = set()  # background work to await on close
 
     # ------------------------------------------------------------ lifecycle
 
@@ -198,11 +209,13 @@ class Pool:
         """Kill every run and the zygote; remove the pool's cgroups and files."""
         self._closed = True
         for spare in list(self._active):
-            spare.discard()
+            self._retire(spare)
         if self._spare_queue is not None:
             while not self._spare_queue.empty():
-                self._spare_queue.get_nowait().discard()
+                self._retire(self._spare_queue.get_nowait())
         await self._stop_zygote()
+        if self._removals:
+            await asyncio.gather(*self._removals, return_exceptions=True)
         if self._cgroups is not None:
             with contextlib.suppress(OSError):
                 self._cgroups.remove()
@@ -272,7 +285,7 @@ class Pool:
             if self._cgroups is not None:
                 zygote_cg = self._cgroups.child(f"zygote-{self._generation}").create()
                 procs = " ".join(str(p / "cgroup.procs") for p in set(zygote_cg.paths.values()))
-            with open(log_path, "ab") as log_file:
+            with open(log_path, "ab") as log_file:  # noqa: ASYNC230 (a local file, opened once per zygote)
                 process = await asyncio.create_subprocess_exec(
                     "/bin/sh", "-c", *wrapper, *argv, pass_fds=(theirs.fileno(),),
                     stdin=asyncio.subprocess.DEVNULL, stdout=log_file, stderr=log_file,
@@ -332,23 +345,50 @@ class Pool:
             await self._kill_zygote(zygote)
 
     def _adopt(self, message: Message, generation: int) -> None:
-        assert message.pid is not None and self._spare_queue is not None
+        """Put a new spare in its own cgroup, then let it fork its agent there."""
+        assert message.pid is not None
         channel_fd, out_fd, err_fd = message.fds
-        channel = Channel(socket.socket(fileno=channel_fd))
-        cgroup = None
+        spare = _Spare(message.pid, Channel(socket.socket(fileno=channel_fd)), out_fd, err_fd, None, generation)
+        self._runs += 1
+        adoption = asyncio.ensure_future(self._place(spare, f"run-{self._runs}"))
+        self._removals.add(adoption)
+        adoption.add_done_callback(self._removals.discard)
+
+    async def _place(self, spare: _Spare, name: str) -> None:
+        assert self._spare_queue is not None
         try:
             if self._cgroups is not None:
-                self._runs += 1
-                cgroup = self._cgroups.child(f"run-{self._runs}").create()
-                cgroup.set_limits(memory=self.limits.memory, pids=self.limits.pids, cpus=self.limits.cpus)
-                cgroup.add(message.pid)
-            channel.sock.send(b"go")
+                # Moving a process between cgroups can wait for an RCU grace
+                # period (about 10 ms when idle): never on the event loop.
+                spare.cgroup = await asyncio.to_thread(self._new_run_cgroup, name, spare.host_pid)
+            spare.channel.sock.send(b"go")
         except OSError as exc:
-            log.warning("sandbox: could not prepare a spare: %s", exc)
-            _Spare(message.pid, channel, out_fd, err_fd, cgroup, generation).discard()
+            if not self._closed:
+                log.warning("sandbox: could not prepare a spare: %s", exc)
+            self._retire(spare)
             self._request_spare()
             return
-        self._spare_queue.put_nowait(_Spare(message.pid, channel, out_fd, err_fd, cgroup, generation))
+        self._spare_queue.put_nowait(spare)
+
+    def _new_run_cgroup(self, name: str, pid: int) -> Cgroup:
+        assert self._cgroups is not None
+        cgroup = self._cgroups.child(name).create()
+        try:
+            cgroup.set_limits(memory=self.limits.memory, pids=self.limits.pids, cpus=self.limits.cpus)
+            cgroup.add(pid)
+        except OSError:
+            _remove_quietly(cgroup)
+            raise
+        return cgroup
+
+    def _retire(self, spare: _Spare, *, reaped: bool = False) -> None:
+        """Kill what is left of a spare now; remove its cgroup in a thread."""
+        cgroup = spare.discard(sweep=not (reaped and self._jailed))
+        if cgroup is None:
+            return
+        removal = asyncio.ensure_future(asyncio.to_thread(_remove_quietly, cgroup))
+        self._removals.add(removal)
+        removal.add_done_callback(self._removals.discard)
 
     def _request_spare(self) -> None:
         if self._zygote is None:
@@ -374,9 +414,10 @@ class Pool:
                 continue
             spare = get.result()
             if spare.generation == zygote.generation and zygote.process.returncode is None:
-                self._request_spare()
+                if self.spares:
+                    self._request_spare()
                 return spare
-            spare.discard()
+            self._retire(spare)
 
     async def _stop_zygote(self) -> None:
         zygote, self._zygote = self._zygote, None
@@ -430,15 +471,18 @@ class Pool:
         for attempt in range(3):
             spare = await self._take_spare()
             self._active.add(spare)
+            run = _Run(self, spare, limits, host_workdir)
             try:
-                return await _Run(self, spare, limits, host_workdir).execute(request, source)
+                if spare.cgroup is not None and limits != self.limits:
+                    spare.cgroup.set_limits(memory=limits.memory, pids=limits.pids, cpus=limits.cpus)
+                return await run.execute(request, source)
             except _SpareLost:
                 # The spare died before it got the code (its zygote was killed):
                 # nothing ran yet, so another spare may take the request.
                 log.warning("sandbox: a spare was lost before the run started (attempt %d)", attempt + 1)
             finally:
                 self._active.discard(spare)
-                spare.discard()
+                self._retire(spare, reaped=run.status is not None and run.killed_for is None)
         return RunResult(status=Status.SANDBOX_ERROR, message="no spare could take the run",
                          warnings=self.warnings)
 
@@ -588,6 +632,13 @@ async def _drain(streams: list[CappedStream], grace: float = 2.0) -> None:
             await asyncio.gather(*(s.closed for s in streams))
     for stream in streams:
         stream.close()
+
+
+def _remove_quietly(cgroup: Cgroup) -> None:
+    try:
+        cgroup.remove()
+    except OSError as exc:
+        log.warning("sandbox: could not remove cgroup %s: %s", cgroup.paths, exc)
 
 
 def _tree_rss(pid: int) -> int:
