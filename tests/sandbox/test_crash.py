@@ -1,0 +1,71 @@
+"""A controller that dies mid-run leaves nothing running, and the next start sweeps the rest."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from sandbox._cleanup import remove_stale
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTROLLER = """
+import asyncio, sys
+import sandbox
+
+async def main():
+    async with sandbox.Pool(name="crashtest") as pool:
+        pool.workdir("ep")
+        print(pool.directory, flush=True)
+        await pool.run("import time\\nopen('started', 'w').close()\\ntime.sleep(300)", workdir="ep",
+                       limits=sandbox.Limits(timeout=600))
+
+asyncio.run(main())
+"""
+
+pytestmark = [pytest.mark.slow, pytest.mark.root]
+
+
+def _jail_processes(since: float) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["uids", "create_time", "cmdline"]):
+        info = proc.info
+        if info["uids"] and info["uids"].real == 65534 and info["create_time"] >= since - 1:
+            found.append(proc)
+    return found
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the jail runs as uid 65534 only when started by root")
+def test_killing_the_controller_kills_the_jail_and_the_next_start_sweeps(tmp_path: Path) -> None:
+    started = time.time()
+    controller = subprocess.Popen([sys.executable, "-c", CONTROLLER], stdout=subprocess.PIPE, text=True,
+                                  cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert controller.stdout is not None
+    pool_dir = Path(controller.stdout.readline().strip())
+    deadline = time.monotonic() + 30
+    while not (pool_dir / "episodes" / "ep" / "started").exists():
+        assert time.monotonic() < deadline, "the run never started"
+        time.sleep(0.05)
+    assert _jail_processes(started), "expected the jail's processes while the run goes on"
+
+    controller.send_signal(signal.SIGKILL)
+    controller.wait()
+    deadline = time.monotonic() + 10
+    while _jail_processes(started):
+        assert time.monotonic() < deadline, f"jail processes outlived the controller: {_jail_processes(started)}"
+        time.sleep(0.05)
+
+    assert pool_dir.exists(), "a SIGKILLed controller cannot clean up: the next start must"
+    cgroups = list(Path("/sys/fs/cgroup/memory/sandbox").glob(f"{pool_dir.name}"))
+    assert cgroups, "the dead controller's pool cgroup should still be there"
+    removed = remove_stale(force=True)
+    assert str(pool_dir) in removed
+    assert not pool_dir.exists()
+    for cgroup in cgroups:
+        assert not cgroup.exists()
