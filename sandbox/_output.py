@@ -36,16 +36,23 @@ class CappedStream:
         os.set_blocking(fd, False)
         asyncio.get_running_loop().add_reader(fd, self._readable)
 
-    def _readable(self) -> None:
+    def drain_now(self) -> None:
+        """Read what the pipe holds right now, then close it."""
+        while self._fd >= 0 and self._readable():
+            pass
+        self.close()
+
+    def _readable(self) -> bool:
+        """Read one chunk; False when nothing more can be read now."""
         try:
             data = os.read(self._fd, 1 << 16)
         except BlockingIOError:
-            return
+            return False
         except OSError:
             data = b""
         if not data:
             self.close()
-            return
+            return False
         self._total += len(data)
         room = self._half - len(self._head)
         if room > 0:
@@ -57,6 +64,7 @@ class CappedStream:
         if self._total > self._kill_after and self._on_flood is not None:
             flood, self._on_flood = self._on_flood, None
             flood()
+        return True
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -403,21 +403,31 @@ class Pool:
         assert self._spare_queue is not None
         while True:
             zygote = await self._ensure_zygote()
-            if self._spare_queue.empty() and self._pending_spares <= 0:
-                self._request_spare()
-            get = asyncio.ensure_future(self._spare_queue.get())
-            died = asyncio.ensure_future(zygote.process.wait())
-            done, _ = await asyncio.wait({get, died}, return_when=asyncio.FIRST_COMPLETED)
-            died.cancel()
-            if get not in done:
-                get.cancel()
-                continue
-            spare = get.result()
+            if self._spare_queue.empty():
+                if self._pending_spares <= 0:
+                    self._request_spare()
+                spare = await self._wait_for_spare(zygote)
+                if spare is None:
+                    continue
+            else:
+                spare = self._spare_queue.get_nowait()
             if spare.generation == zygote.generation and zygote.process.returncode is None:
                 if self.spares:
                     self._request_spare()
                 return spare
             self._retire(spare)
+
+    async def _wait_for_spare(self, zygote: _Zygote) -> _Spare | None:
+        """The next spare, or None if the zygote died while we waited."""
+        assert self._spare_queue is not None
+        get = asyncio.ensure_future(self._spare_queue.get())
+        died = asyncio.ensure_future(zygote.process.wait())
+        done, _ = await asyncio.wait({get, died}, return_when=asyncio.FIRST_COMPLETED)
+        died.cancel()
+        if get in done:
+            return get.result()
+        get.cancel()
+        return None
 
     async def _stop_zygote(self) -> None:
         zygote, self._zygote = self._zygote, None
@@ -428,10 +438,10 @@ class Pool:
 
     async def _kill_zygote(self, zygote: _Zygote) -> None:
         zygote.channel.close()
+        # The jail runs in its own session (start_new_session): its process
+        # group holds the wrapper, nsjail and nothing of the host.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(zygote.process.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            zygote.process.kill()
         await zygote.process.wait()
         if self._cgroups is not None:
             with contextlib.suppress(OSError):
@@ -504,17 +514,15 @@ class _Run:
         self.agent_pid: int | None = None
         self.traceback: str | None = None
         self.status: dict[str, object] | None = None
+        self.early_exit = False
 
     def kill(self, reason: Status, message: str) -> None:
         if self.killed_for is None:
             self.killed_for, self.message = reason, message
         if self.spare.cgroup is not None:
             self.spare.cgroup.kill()
-            return
-        for pid in (self.agent_pid, self.spare.host_pid):
-            if pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+        else:
+            self._kill_without_cgroup()
 
     async def execute(self, request: dict[str, object], source: bytes) -> RunResult:
         before = Snapshot.take(self.workdir)
@@ -539,7 +547,11 @@ class _Run:
             except TimeoutError:
                 self.kill(Status.TIMEOUT, f"wall-clock limit of {self.limits.timeout:g} s exceeded")
             wall = time.monotonic() - started
-            await _drain(streams)
+            if self.early_exit:
+                for stream in streams:
+                    stream.drain_now()
+            else:
+                await _drain(streams)
         except BaseException as exc:
             if not isinstance(exc, _SpareLost):
                 self.kill(Status.KILLED, "cancelled")
@@ -567,6 +579,9 @@ class _Run:
             if message.pid == self.spare.host_pid and message.op == "status":
                 self.status = message.body
                 return
+            if message.op == "exit" and message.pid == self.agent_pid and isinstance(message.body.get("code"), int):
+                self._exited_early(message.body["code"])
+                return
             if message.op == "started" and self.agent_pid is None:
                 self.agent_pid = message.pid
             elif message.op == "traceback" and isinstance(message.body.get("text"), str):
@@ -574,6 +589,29 @@ class _Run:
             elif message.op == "sandbox_error":
                 self.killed_for = Status.SANDBOX_ERROR
                 self.message = f"the sandbox failed to set up the run:\n{message.body.get('text', '')}"[-4096:]
+
+    def _exited_early(self, code: int) -> None:
+        """The agent says it is exiting: believe it, and SIGKILL all of the run now.
+
+        If agent code forged the message, killing it makes the claim true: the
+        code ends here, with the exit code it chose, as with ``os._exit``.
+        """
+        self.status = {"status": (code & 0xFF) << 8}
+        self.early_exit = True
+        if self.spare.cgroup is not None:
+            self.spare.cgroup.signal_all()
+        else:
+            self._kill_without_cgroup()
+
+    def _kill_without_cgroup(self) -> None:
+        # The spare called setsid(): its process group holds the agent and
+        # whatever the agent started, unless that left the session itself.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.spare.host_pid, signal.SIGKILL)
+        for pid in (self.agent_pid, self.spare.host_pid):
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
     def _flooded(self) -> None:
         self.kill(Status.OUTPUT_LIMIT, f"output exceeded {self.limits.output_kill_bytes} bytes")
@@ -591,9 +629,11 @@ class _Run:
         status, exit_code, signum, message = self._classify()
         cpu = cgroup.cpu_seconds() if cgroup else None
         peak = cgroup.peak_memory() if cgroup else None
-        if self.status is not None:
-            cpu = cpu if cpu is not None else float(self.status.get("cpu_s") or 0.0)  # type: ignore[arg-type]
-            peak = peak if peak is not None else int(self.status.get("maxrss_kb") or 0) * 1024  # type: ignore[call-overload]
+        reported = self.status or {}
+        if cpu is None and isinstance(reported.get("cpu_s"), float):
+            cpu = float(reported["cpu_s"])  # type: ignore[arg-type]
+        if peak is None and isinstance(reported.get("maxrss_kb"), int):
+            peak = int(reported["maxrss_kb"]) * 1024  # type: ignore[call-overload]
         return RunResult(
             status=status, exit_code=exit_code, signal=signum,
             stdout=streams[0].output(), stderr=streams[1].output(), traceback=self.traceback,

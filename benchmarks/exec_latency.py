@@ -1,0 +1,393 @@
+"""Execution latency: a warm zygote against a fresh process or jail per run, on the same snippets.
+
+What is measured, side by side in one run, for three snippets (``x = 1``; a small LightGBM fit on
+500 seeded random rows; a 256x256 torch matmul on one thread), all with numpy, pandas, sklearn,
+lightgbm and torch loaded:
+
+  (a)  a fresh ``python`` process per run (``sys.executable``, the sandbox's default runtime) that
+       imports those modules and then runs the snippet: what MLE-Dojo does;
+  (b)  a fresh nsjail jail per run: ``sandbox.run(snippet, preload=...)`` (a new Pool, jail and zygote);
+  (c)  one warm ``sandbox.Pool(preload=..., spares=0)``: each run forks its child on demand;
+  (d)  one warm ``sandbox.Pool(preload=..., spares=1)``: a child is forked ahead of each run;
+  (d2) the same with ``spares=2``;
+  in-process: the snippet exec'd in this process, after the same imports (the floor).
+
+Latency is wall time as the caller sees it: ``time.perf_counter`` around ``subprocess.run``,
+``sandbox.run`` or ``await pool.run(...)``.  Every run must end with status ``ok``.  Each warm pool
+first does a few untimed runs, and waits ``--pause-ms`` (outside the timed region) before each run,
+to model an agent's cadence.  Runs are one at a time; all paths use one thread (OMP_NUM_THREADS=1,
+``n_jobs=1``, ``torch.set_num_threads(1)``).  The in-process part runs last, so that the sandbox
+never forks from a controller that imported torch or ran OpenMP.
+
+Prints a table of p50/p95/p99 in ms per path and snippet, with the overhead of the warm paths over
+in-process (p50 minus p50), writes every sample as JSON to ``--out``, and ends stdout with one JSON
+line of headline numbers and targets.  Run it from the repository root::
+
+    .venv/bin/python benchmarks/exec_latency.py            # full run: several minutes
+    .venv/bin/python benchmarks/exec_latency.py --quick    # smoke test
+    nox -s bench -- --quick                                # the same through nox
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import importlib
+import json
+import logging
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import sandbox
+
+PRELOAD = ("numpy", "pandas", "sklearn", "lightgbm", "torch")
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+SNIPPETS = {
+    "trivial": "x = 1\n",
+    "lightgbm": (
+        "import numpy as np\n"
+        "from lightgbm import LGBMClassifier\n"
+        "rng = np.random.default_rng(0)\n"
+        "X = rng.normal(size=(500, 20))\n"
+        "y = (X[:, 0] + X[:, 1] > 0).astype(int)\n"
+        "model = LGBMClassifier(n_estimators=20, n_jobs=1, verbose=-1).fit(X, y)\n"
+        "assert model.predict(X[:5]).shape == (5,)\n"
+    ),
+    "torch": (
+        "import torch\n"
+        "torch.set_num_threads(1)\n"
+        "g = torch.Generator().manual_seed(0)\n"
+        "a = torch.randn(256, 256, generator=g)\n"
+        "b = torch.randn(256, 256, generator=g)\n"
+        "c = (a @ b).sum().item()\n"
+    ),
+}
+PATHS = {
+    "a": "(a) fresh python",
+    "b": "(b) fresh jail",
+    "c": "(c) warm, spares=0",
+    "d": "(d) warm, spares=1",
+    "d2": "(d2) warm, spares=2",
+    "inproc": "in-process",
+}
+WARM_SPARES = {"c": 0, "d": 1, "d2": 2}
+WORKDIR = "bench"
+TARGET_WARM_P50_MS = 3.0
+TARGET_SPEEDUP = 300.0
+TARGET_LGBM_OVERHEAD_MS = 10.0
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "exec_latency.json"
+
+Samples = dict[str, list[float]]  # snippet -> latencies in ms
+
+
+class RunFailed(RuntimeError):
+    """A benchmarked run did not succeed: the numbers would be meaningless."""
+
+
+@dataclasses.dataclass
+class Config:
+    repeat_warm: int
+    repeat_cold: int
+    repeat_inproc: int
+    pause_ms: float
+    warmup: int
+    out: Path
+
+
+@dataclasses.dataclass
+class SandboxInfo:
+    """What the pools said about the guarantees that held."""
+
+    jailed: dict[str, bool] = dataclasses.field(default_factory=dict)
+    warnings: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ statistics
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0..100), linear between order statistics (numpy's default)."""
+    ordered = sorted(samples)
+    pos = (len(ordered) - 1) * q / 100
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def summarize(samples: Sequence[float]) -> dict[str, Any]:
+    return {
+        "n": len(samples),
+        "p50_ms": percentile(samples, 50),
+        "p95_ms": percentile(samples, 95),
+        "p99_ms": percentile(samples, 99),
+        "min_ms": min(samples),
+        "max_ms": max(samples),
+        "mean_ms": sum(samples) / len(samples),
+        "samples_ms": [round(s, 4) for s in samples],
+    }
+
+
+def timed_ms[T](fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[float, T]:
+    """``fn(*args, **kwargs)`` and the wall time it took, in ms."""
+    started = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return (time.perf_counter() - started) * 1000, value
+
+
+# ------------------------------------------------------------------ checks
+
+
+def check_result(result: sandbox.RunResult, where: str) -> None:
+    """Raise (after printing its stderr) when a sandboxed run did not end ``ok``."""
+    if result.ok:
+        return
+    print(f"{where}: status={result.status.value} {result.message}\n--- stderr ---\n{result.stderr.text}",
+          file=sys.stderr)
+    raise RunFailed(f"{where}: run ended with status {result.status.value}")
+
+
+def check_process(proc: subprocess.CompletedProcess[str], where: str) -> None:
+    if proc.returncode == 0:
+        return
+    print(f"{where}: exit code {proc.returncode}\n--- stderr ---\n{proc.stderr}", file=sys.stderr)
+    raise RunFailed(f"{where}: exit code {proc.returncode}")
+
+
+# ------------------------------------------------------------------ the paths
+
+
+def single_thread_env() -> dict[str, str]:
+    return {**os.environ, **dict.fromkeys(THREAD_VARS, "1")}
+
+
+def fresh_process(repeat: int) -> Samples:
+    """(a): ``python -c 'import ...; <snippet>'`` once per run."""
+    env, header = single_thread_env(), f"import {', '.join(PRELOAD)}\n"
+    samples: Samples = {}
+    for name, code in SNIPPETS.items():
+        argv = [sys.executable, "-c", header + code]
+        samples[name] = []
+        for _ in range(repeat):
+            ms, proc = timed_ms(subprocess.run, argv, capture_output=True, text=True, env=env)
+            check_process(proc, f"{PATHS['a']} {name}")
+            samples[name].append(ms)
+    return samples
+
+
+def fresh_jail(repeat: int, info: SandboxInfo) -> Samples:
+    """(b): ``sandbox.run(snippet, preload=...)``, a new pool, jail and zygote per run."""
+    samples: Samples = {}
+    for name, code in SNIPPETS.items():
+        samples[name] = []
+        for _ in range(repeat):
+            ms, result = timed_ms(sandbox.run, code, preload=PRELOAD)
+            check_result(result, f"{PATHS['b']} {name}")
+            samples[name].append(ms)
+            info.warnings["b"] = list(result.warnings)
+    return samples
+
+
+async def timed_pool_run(pool: sandbox.Pool, code: str, pause_s: float, where: str) -> float:
+    """Pause (untimed), then one run on the warm pool; its latency in ms."""
+    await asyncio.sleep(pause_s)
+    started = time.perf_counter()
+    result = await pool.run(code, workdir=WORKDIR)
+    ms = (time.perf_counter() - started) * 1000
+    check_result(result, where)
+    return ms
+
+
+async def warm_pool(key: str, config: Config, info: SandboxInfo) -> Samples:
+    """(c), (d), (d2): one pool for every run of the path, warmed up first."""
+    pause_s, label = config.pause_ms / 1000, PATHS[key]
+    async with sandbox.Pool(preload=PRELOAD, spares=WARM_SPARES[key], name=f"bench-{key}") as pool:
+        info.jailed[key], info.warnings[key] = pool.jailed, list(pool.warnings)
+        pool.workdir(WORKDIR)
+        for name, code in SNIPPETS.items():
+            for _ in range(config.warmup):
+                await timed_pool_run(pool, code, pause_s, f"{label} {name} (warm-up)")
+        samples: Samples = {}
+        for name, code in SNIPPETS.items():
+            samples[name] = [await timed_pool_run(pool, code, pause_s, f"{label} {name}")
+                             for _ in range(config.repeat_warm)]
+    return samples
+
+
+def in_process(config: Config) -> Samples:
+    """The floor: each snippet exec'd (and compiled) in this process, after the same imports."""
+    os.environ.update(dict.fromkeys(THREAD_VARS, "1"))
+    for module in PRELOAD:
+        importlib.import_module(module)
+    samples: Samples = {}
+    for name, code in SNIPPETS.items():
+        for _ in range(config.warmup):
+            run_here(code)
+        samples[name] = [timed_ms(run_here, code)[0] for _ in range(config.repeat_inproc)]
+    return samples
+
+
+def run_here(code: str) -> None:
+    exec(compile(code, "<snippet>", "exec"), {"__name__": "__main__"})
+
+
+# ------------------------------------------------------------------ report
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu_model(),
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "platform": platform.platform(),
+    }
+
+
+def cpu_model() -> str:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor()
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "")
+
+
+def overheads(results: dict[str, Samples]) -> dict[str, dict[str, float]]:
+    """p50(path) - p50(in-process) per snippet, for the warm paths."""
+    floor = {name: percentile(s, 50) for name, s in results["inproc"].items()}
+    return {key: {name: percentile(s, 50) - floor[name] for name, s in results[key].items()}
+            for key in WARM_SPARES if key in results}
+
+
+def table(results: dict[str, Samples], over: dict[str, dict[str, float]]) -> str:
+    """The results as aligned plain text: text columns to the left, numbers to the right."""
+    rows: list[tuple[str, ...]] = [("path", "snippet", "n", "p50 ms", "p95 ms", "p99 ms", "over in-proc p50 ms")]
+    for key, samples in results.items():
+        for name, s in samples.items():
+            extra = f"{over[key][name]:.3f}" if key in over else "-"
+            rows.append((PATHS[key], name, str(len(s)), *(f"{percentile(s, q):.3f}" for q in (50, 95, 99)), extra))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [align(row, widths) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def align(row: Sequence[str], widths: Sequence[int]) -> str:
+    cells = [cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+    return "  ".join(cells)
+
+
+def headline(results: dict[str, Samples], over: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """The numbers the issue asks for, and whether they meet its targets."""
+    warm = percentile(results["d"]["trivial"], 50)
+    cold, process = percentile(results["b"]["trivial"], 50), percentile(results["a"]["trivial"], 50)
+    speedup = cold / warm
+    lgbm = over["d"]["lightgbm"]
+    return {
+        "trivial_warm_p50_ms": round(warm, 3),
+        "trivial_cold_jail_p50_ms": round(cold, 3),
+        "trivial_cold_process_p50_ms": round(process, 3),
+        "speedup_trivial_warm_vs_cold_jail": round(speedup, 1),
+        "speedup_trivial_warm_vs_cold_process": round(process / warm, 1),
+        "lightgbm_overhead_ms": round(lgbm, 3),
+        "torch_overhead_ms": round(over["d"]["torch"], 3),
+        "targets_met": {
+            f"trivial_warm_p50_le_{TARGET_WARM_P50_MS:g}ms": warm <= TARGET_WARM_P50_MS,
+            f"warm_{TARGET_SPEEDUP:g}x_faster_than_cold_jail": speedup >= TARGET_SPEEDUP,
+            f"lightgbm_overhead_le_{TARGET_LGBM_OVERHEAD_MS:g}ms": lgbm <= TARGET_LGBM_OVERHEAD_MS,
+        },
+    }
+
+
+def write_json(config: Config, results: dict[str, Samples], over: dict[str, dict[str, float]],
+               info: SandboxInfo, summary: dict[str, Any]) -> None:
+    document = {
+        "benchmark": "exec_latency",
+        "machine": machine(),
+        "config": {**dataclasses.asdict(config), "out": str(config.out), "preload": list(PRELOAD),
+                   "snippets": SNIPPETS, "paths": PATHS},
+        "sandbox": dataclasses.asdict(info),
+        "results": {key: {name: summarize(s) for name, s in samples.items()} for key, samples in results.items()},
+        "overhead_over_in_process_p50_ms": over,
+        "summary": summary,
+    }
+    config.out.parent.mkdir(parents=True, exist_ok=True)
+    config.out.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def print_context(config: Config, info: SandboxInfo) -> None:
+    m = machine()
+    print(f"machine: {m['cpu_count']} CPUs ({m['cpus_usable']} usable), {m['cpu_model']}; "
+          f"Python {m['python']} ({m['executable']}); {m['platform']}")
+    print(f"preload: {', '.join(PRELOAD)}; one thread per run; runs one at a time")
+    print(f"warm paths: {config.warmup} untimed warm-up run(s) per snippet, then a pause of "
+          f"{config.pause_ms:g} ms before each timed run (not timed), to model an agent's cadence")
+    for key in ("b", *WARM_SPARES):
+        jailed = info.jailed.get(key)
+        state = "" if jailed is None else f"jailed={jailed} "
+        print(f"sandbox {PATHS[key]}: {state}warnings={info.warnings.get(key) or 'none'}")
+
+
+# ------------------------------------------------------------------ main
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Config:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--repeat-warm", type=int, default=200, help="timed runs per snippet, warm paths")
+    parser.add_argument("--repeat-cold", type=int, default=8, help="timed runs per snippet, paths (a), (b)")
+    parser.add_argument("--pause-ms", type=float, default=20.0, help="untimed pause before each warm run")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the JSON")
+    parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke test, not a measurement")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeat_warm, args.repeat_cold = min(args.repeat_warm, 5), min(args.repeat_cold, 2)
+    if args.repeat_warm < 1 or args.repeat_cold < 1 or args.pause_ms < 0:
+        parser.error("repeat counts must be at least 1 and --pause-ms not negative")
+    return Config(repeat_warm=args.repeat_warm, repeat_cold=args.repeat_cold,
+                  repeat_inproc=max(args.repeat_warm, 20), pause_ms=args.pause_ms,
+                  warmup=1 if args.quick else 3, out=args.out)
+
+
+def measure(config: Config, info: SandboxInfo) -> dict[str, Samples]:
+    results: dict[str, Samples] = {}
+    print(f"measuring {PATHS['a']} ({config.repeat_cold} per snippet)...", file=sys.stderr)
+    results["a"] = fresh_process(config.repeat_cold)
+    print(f"measuring {PATHS['b']} ({config.repeat_cold} per snippet)...", file=sys.stderr)
+    results["b"] = fresh_jail(config.repeat_cold, info)
+    for key in WARM_SPARES:
+        print(f"measuring {PATHS[key]} ({config.repeat_warm} per snippet)...", file=sys.stderr)
+        results[key] = asyncio.run(warm_pool(key, config, info))
+    print(f"measuring in-process ({config.repeat_inproc} per snippet)...", file=sys.stderr)
+    results["inproc"] = in_process(config)  # last: see the module docstring
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(levelname)s: %(message)s")
+    config = parse_args(argv)
+    info = SandboxInfo()
+    try:
+        results = measure(config, info)
+    except RunFailed as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 1
+    over = overheads(results)
+    summary = headline(results, over)
+    write_json(config, results, over, info, summary)
+    print_context(config, info)
+    print(table(results, over))
+    print(f"(the JSON with every sample: {config.out})")
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
