@@ -89,6 +89,7 @@ class _Zygote:
     channel: Channel
     generation: int
     ready: dict[str, object]
+    server: asyncio.Future[None] | None = None
 
 
 class Pool:
@@ -289,8 +290,7 @@ class Pool:
                 process = await asyncio.create_subprocess_exec(
                     "/bin/sh", "-c", *wrapper, *argv, pass_fds=(theirs.fileno(),),
                     stdin=asyncio.subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-                    env={**(os.environ if not jailed else {}), **self._jail_env(),
-                         "SANDBOX_CGROUP_PROCS": procs},
+                    env={**self._jail_env(), "SANDBOX_CGROUP_PROCS": procs},
                     start_new_session=True)
         finally:
             theirs.close()
@@ -309,12 +309,14 @@ class Pool:
         if errors:
             log.warning("sandbox: preload failed for %s", errors)
         self._jailed = jailed
-        asyncio.get_running_loop().create_task(self._serve_zygote(zygote))
+        zygote.server = asyncio.ensure_future(self._serve_zygote(zygote))
         return zygote
 
     def _zygote_argv(self, jailed: bool, fd: int, log_path: Path) -> list[str]:
         cfg = {"fd": fd, "preload": list(self.preload), "namespaces": jailed, "work": WORK,
-               "episodes": EPISODES if jailed else str(self.directory / "episodes")}
+               "episodes": EPISODES if jailed else str(self.directory / "episodes"),
+               # Without a jail, root's runs still drop to the jail's unprivileged user.
+               "drop_to": JAIL_UID if not jailed and os.geteuid() == 0 else None}
         if not jailed:
             return [self.runtime.python, "-I", "-s", "-B", str(ZYGOTE_SOURCE), json.dumps(cfg)]
         nsjail = find_nsjail()

@@ -294,6 +294,10 @@ def _spare(ctl, cfg):
         os._exit(0)
     if cfg["namespaces"]:
         _enter_user_namespace(CLONE_NEWNS | CLONE_NEWPID)
+    elif cfg.get("drop_to") is not None:
+        os.setgroups([])
+        os.setgid(cfg["drop_to"])
+        os.setuid(cfg["drop_to"])
     pid = os.fork()
     if pid == 0:
         try:
