@@ -39,10 +39,12 @@ def _write(path: Path, value: str) -> None:
     path.write_text(value)
 
 
-def _mountinfo() -> list[tuple[Path, str, set[str]]]:
+def _mountinfo(text: str | None = None) -> list[tuple[Path, str, set[str]]]:
     """(mount point, fs type, super options) of every cgroup mount."""
     mounts = []
-    for line in (_read(Path("/proc/self/mountinfo")) or "").splitlines():
+    if text is None:
+        text = _read(Path("/proc/self/mountinfo")) or ""
+    for line in text.splitlines():
         left, _, right = line.partition(" - ")
         fields, tail = left.split(), right.split()
         if len(tail) >= 3 and tail[0] in ("cgroup", "cgroup2"):
@@ -67,17 +69,18 @@ class CgroupHost:
         return frozenset(self.base)
 
     @classmethod
-    def detect(cls, parent: str | None = None) -> CgroupHost:
+    def detect(cls, parent: str | None = None, *, mountinfo: str | None = None) -> CgroupHost:
         """Find a writable place for our cgroups.
 
         ``parent`` (or ``$SANDBOX_CGROUP_PARENT``) names the parent cgroup
         relative to each hierarchy's root; the default is ``sandbox`` for root
         and ``sandbox-<uid>`` (a delegated, chowned cgroup) for other users.
+        ``mountinfo`` replaces ``/proc/self/mountinfo`` (for tests).
         """
         parent = parent or os.environ.get("SANDBOX_CGROUP_PARENT")
         if not parent:
             parent = "sandbox" if os.geteuid() == 0 else f"sandbox-{os.geteuid()}"
-        mounts = _mountinfo()
+        mounts = _mountinfo(mountinfo)
         v1 = {c: mp for mp, fs, opts in mounts if fs == "cgroup" for c in opts & set(V1_CONTROLLERS)}
         if "memory" in v1:
             return cls._writable(CgroupVersion.V1, {c: v1[c] / parent for c in v1})

@@ -1,0 +1,112 @@
+"""cgroups: detection of v1 and v2, limits written, counters read, removal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from sandbox._cgroups import CgroupHost, CgroupVersion
+
+V2_CONTROLLERS = "cpuset cpu io memory hugetlb pids rdma misc"
+
+
+def _mountinfo_v2(root: Path) -> str:
+    return f"35 24 0:30 / {root} rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate\n"
+
+
+def _fake_v2_tree(root: Path) -> None:
+    root.mkdir(exist_ok=True)
+    (root / "cgroup.controllers").write_text(V2_CONTROLLERS + "\n")
+    (root / "cgroup.subtree_control").write_text("")
+
+
+def test_v2_is_detected_with_its_controllers(tmp_path: Path) -> None:
+    _fake_v2_tree(tmp_path)
+    (tmp_path / "sandbox").mkdir()
+    (tmp_path / "sandbox" / "cgroup.controllers").write_text(V2_CONTROLLERS)
+    (tmp_path / "sandbox" / "cgroup.subtree_control").write_text("")
+    host = CgroupHost.detect("sandbox", mountinfo=_mountinfo_v2(tmp_path))
+    assert host.version is CgroupVersion.V2, host.reason
+    assert host.controllers == {"memory", "pids", "cpu"}
+    assert set(host.base.values()) == {tmp_path / "sandbox"}
+    # the parent must hand its controllers down to our cgroups
+    assert (tmp_path / "sandbox" / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
+
+
+def test_v2_limits_are_written_in_v2_files(tmp_path: Path) -> None:
+    _fake_v2_tree(tmp_path)
+    group = CgroupHost(CgroupVersion.V2, {c: tmp_path for c in ("memory", "pids", "cpu")}).group("run-1")
+    group.create()
+    path = tmp_path / "run-1"
+    for name in ("memory.max", "memory.swap.max", "cpu.max", "pids.max"):
+        (path / name).write_text("max\n")
+    group.set_limits(memory=512 << 20, pids=64, cpus=1.5)
+    assert (path / "memory.max").read_text() == str(512 << 20)
+    assert (path / "memory.swap.max").read_text() == "0"
+    assert (path / "cpu.max").read_text() == "150000 100000"
+    assert (path / "pids.max").read_text() == "64"
+    (path / "memory.events").write_text("low 0\nhigh 0\nmax 7\noom 2\noom_kill 1\n")
+    (path / "memory.peak").write_text("123456\n")
+    (path / "cpu.stat").write_text("usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n")
+    assert group.oom_kills() == 1
+    assert group.peak_memory() == 123456
+    assert group.cpu_seconds() == pytest.approx(2.5)
+
+
+def test_no_memory_controller_means_no_cgroups(tmp_path: Path) -> None:
+    _fake_v2_tree(tmp_path)
+    (tmp_path / "cgroup.controllers").write_text("cpu pids\n")
+    host = CgroupHost.detect("sandbox", mountinfo=_mountinfo_v2(tmp_path))
+    assert host.version is CgroupVersion.NONE
+    assert "memory" in host.reason
+
+
+def _v1_host() -> CgroupHost:
+    host = CgroupHost.detect()
+    if host.version is not CgroupVersion.V1 or os.geteuid() != 0:
+        pytest.skip(f"needs root and cgroup v1 (this host: {host.version.value} {host.reason})")
+    return host
+
+
+def test_v1_group_limits_counters_and_removal() -> None:
+    host = _v1_host()
+    group = host.group(f"{os.getpid()}-cgtest").create()
+    try:
+        group.set_limits(memory=64 << 20, pids=16, cpus=0.5)
+        memory = group.paths["memory"]
+        assert int((memory / "memory.limit_in_bytes").read_text()) == 64 << 20
+        assert int((group.paths["pids"] / "pids.max").read_text()) == 16
+        assert int((group.paths["cpu"] / "cpu.cfs_quota_us").read_text()) == 50000
+        hog = subprocess.Popen(["/bin/sh", "-c", "sleep 30"])
+        group.add(hog.pid)
+        assert hog.pid in group.procs()
+        assert group.kill()
+        hog.wait(timeout=5)
+        assert group.procs() == []
+        assert group.peak_memory() is not None and group.cpu_seconds() is not None
+    finally:
+        group.remove()
+    assert not any(p.exists() for p in group.paths.values())
+
+
+def test_v1_oom_is_counted() -> None:
+    host = _v1_host()
+    group = host.group(f"{os.getpid()}-oomtest").create()
+    try:
+        group.set_limits(memory=32 << 20, pids=16, cpus=1)
+        hog = subprocess.Popen(["/bin/sh", "-c", "read x; exec python3 -c 'b = bytearray(256 << 20)'"],
+                               stdin=subprocess.PIPE)
+        group.add(hog.pid)
+        assert hog.stdin is not None
+        hog.stdin.write(b"go\n")
+        hog.stdin.close()
+        hog.wait(timeout=30)
+        time.sleep(0.05)
+        assert hog.returncode == -9
+        assert group.oom_kills() >= 1
+    finally:
+        group.remove()
