@@ -109,6 +109,7 @@ class Channel:
         sock.setblocking(False)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         self.queue: asyncio.Queue[Message | None] = asyncio.Queue()
+        self._hung_up = False
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(sock, self._readable)
 
@@ -138,7 +139,9 @@ class Channel:
     def _hang_up(self) -> None:
         if self.sock.fileno() >= 0:
             self._loop.remove_reader(self.sock)
-        self.queue.put_nowait(None)
+        if not self._hung_up:
+            self._hung_up = True
+            self.queue.put_nowait(None)
 
     async def send(self, payload: bytes) -> None:
         await self._loop.sock_sendall(self.sock, payload)
@@ -148,8 +151,9 @@ class Channel:
         self.sock.send(json.dumps(obj).encode())
 
     def close(self) -> None:
+        """Close the socket; whoever waits on the queue sees a hang-up."""
+        self._hang_up()
         if self.sock.fileno() >= 0:
-            self._loop.remove_reader(self.sock)
             self.sock.close()
 
 

@@ -151,6 +151,7 @@ class Pool:
         self._starting: asyncio.Lock | None = None
         self._spare_queue: asyncio.Queue[_Spare] | None = None
         self._pending_spares = 0
+        self._waiting = 0
         self._closed = False
         self._jailed = False
         self._runs = 0
@@ -173,6 +174,10 @@ class Pool:
         if self._dir is None:
             raise PoolClosed("the pool is not started")
         return self._dir
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def jailed(self) -> bool:
@@ -406,9 +411,14 @@ class Pool:
         while True:
             zygote = await self._ensure_zygote()
             if self._spare_queue.empty():
-                if self._pending_spares <= 0:
+                # One spare on its way for every run that waits for one.
+                self._waiting += 1
+                if self._pending_spares < self._waiting:
                     self._request_spare()
-                spare = await self._wait_for_spare(zygote)
+                try:
+                    spare = await self._wait_for_spare(zygote)
+                finally:
+                    self._waiting -= 1
                 if spare is None:
                     continue
             else:
@@ -476,7 +486,7 @@ class Pool:
         source = code.encode() if isinstance(code, str) else code
         request = {
             "workdir": workdir, "filename": filename, "argv": list(argv), "code_len": len(source),
-            "rlimits": limits.rlimits(), "hide": list(gpu_plan.hidden),
+            "rlimits": limits.rlimits(), "hide": list(gpu_plan.hidden), "tmp_size": limits.memory,
             "gpu_memory_fraction": gpu_plan.memory_fraction,
             "env": {**base_env(limits.cpus), **self.env, **(env or {}), **gpu_plan.env},
         }
@@ -517,6 +527,7 @@ class _Run:
         self.traceback: str | None = None
         self.status: dict[str, object] | None = None
         self.early_exit = False
+        self.running = False  # agent code has started: no sandbox_error believed after this
 
     def kill(self, reason: Status, message: str) -> None:
         if self.killed_for is None:
@@ -588,7 +599,9 @@ class _Run:
                 self.agent_pid = message.pid
             elif message.op == "traceback" and isinstance(message.body.get("text"), str):
                 self.traceback = message.body["text"][-32768:]
-            elif message.op == "sandbox_error":
+            elif message.op == "running" and message.pid == self.agent_pid:
+                self.running = True
+            elif message.op == "sandbox_error" and not self.running:
                 self.killed_for = Status.SANDBOX_ERROR
                 self.message = f"the sandbox failed to set up the run:\n{message.body.get('text', '')}"[-4096:]
 
@@ -606,10 +619,12 @@ class _Run:
             self._kill_without_cgroup()
 
     def _kill_without_cgroup(self) -> None:
-        # The spare called setsid(): its process group holds the agent and
-        # whatever the agent started, unless that left the session itself.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.spare.host_pid, signal.SIGKILL)
+        # The spare and the agent each lead a session: their process groups
+        # hold whatever the agent started, unless that left the session itself.
+        for group in (self.spare.host_pid, self.agent_pid):
+            if group is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(group, signal.SIGKILL)
         for pid in (self.agent_pid, self.spare.host_pid):
             if pid is not None:
                 with contextlib.suppress(ProcessLookupError):
@@ -655,6 +670,8 @@ class _Run:
             return self.killed_for, exit_code, signum, self.message
         if self.spare.cgroup is not None and self.spare.cgroup.oom_kills() > 0:
             return Status.MEMORY, exit_code, signum, f"memory limit of {self.limits.memory} bytes exceeded"
+        if raw is None and self.pool.closed:
+            return Status.KILLED, None, None, "the pool was closed during the run"
         if raw is None:
             return Status.SANDBOX_ERROR, None, None, "the sandbox lost the run (the zygote or its spare died)"
         if signum is not None:

@@ -117,12 +117,16 @@ def _own_proc():
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
 
 
-def _private_view(cfg, workdir, hidden_devices):
+def _private_view(cfg, workdir, hidden_devices, tmp_size):
     """Mount only this episode's work dir and lock the view (runs in A)."""
     for node in hidden_devices:  # GPUs of the jail that this run was not given
         _mount("/dev/null", node, None, MS_BIND, None)
     _mount(os.path.join(cfg["episodes"], workdir), cfg["work"], None, MS_BIND | MS_REC, None)
     _mount("tmpfs", cfg["episodes"], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=000")
+    # Fresh, per-run /tmp and /dev/shm: nothing passes between runs or
+    # episodes there, and what a run leaves is freed with its mount namespace.
+    for path in ("/tmp", "/dev/shm"):
+        _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=%d,mode=1777" % tmp_size)
     # Mounts inherited by a less privileged mount namespace are locked together:
     # the agent cannot unmount the tmpfs above to see the other episodes.
     _enter_user_namespace(CLONE_NEWNS)
@@ -243,6 +247,9 @@ def _text_stream(fd):
 
 
 def _agent(sock, cfg, out_w, err_w):
+    # Its own session: killing its process group (kill(0), or kill(getppid())
+    # which is kill(0) in a pid namespace) must not reach the spare.
+    os.setsid()
     os.dup2(out_w, 1)
     os.dup2(err_w, 2)
     os.close(out_w)
@@ -260,7 +267,7 @@ def _agent(sock, cfg, out_w, err_w):
     request, code = _receive_request(sock)
     _send(sock, {"op": "started"})
     if cfg["namespaces"]:
-        _private_view(cfg, request["workdir"], request.get("hide", []))
+        _private_view(cfg, request["workdir"], request.get("hide", []), request["tmp_size"])
         os.chdir(cfg["work"])
     else:
         os.chdir(os.path.join(cfg["episodes"], request["workdir"]))
@@ -270,6 +277,9 @@ def _agent(sock, cfg, out_w, err_w):
     os.environ.update(request["env"])
     _apply_rlimits(request["rlimits"])
     _apply_gpu_cap(request.get("gpu_memory_fraction"))
+    # From here on agent code holds this socket: the controller believes no
+    # sandbox_error after "running".
+    _send(sock, {"op": "running"})
     _execute(sock, request, code)
 
 

@@ -62,8 +62,6 @@ def test_closing_leaves_nothing_behind(fresh_pool: Callable[..., Driver]) -> Non
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="BUG: aclose() closes a running spare's channel without waking its "
-                                       "run(), which then waits for its own timeout and reports TIMEOUT")
 def test_closing_ends_a_run_in_flight_promptly(fresh_pool: Callable[..., Driver]) -> None:
     driver = fresh_pool()
     limits = sandbox.Limits(timeout=3, memory="512M")
@@ -81,8 +79,6 @@ def test_closing_ends_a_run_in_flight_promptly(fresh_pool: Callable[..., Driver]
     assert result.status in (Status.KILLED, Status.SANDBOX_ERROR), describe(result)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: aclose() never ends the pool's _serve_zygote task: every closed "
-                                       "pool leaves a pending task (holding the pool) on the event loop")
 def test_closing_leaves_no_task_behind(runner: asyncio.Runner) -> None:
     async def open_and_close() -> list[str]:
         before = asyncio.all_tasks()
@@ -172,8 +168,6 @@ def test_concurrent_runs_with_spares(fresh_pool: Callable[..., Driver]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="BUG: with spares=0 only one spare is requested for several waiting "
-                                       "runs: concurrent runs beyond the first wait forever")
 def test_concurrent_runs_without_spares(fresh_pool: Callable[..., Driver]) -> None:
     driver = fresh_pool(spares=0)
 
