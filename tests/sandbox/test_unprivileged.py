@@ -150,7 +150,8 @@ def test_host_secret_and_environment_are_hidden(run_as: RunAs, shared_tmp: Path)
 
 def test_writes_outside_the_work_dir_fail(run_as: RunAs) -> None:
     code = ("import sys\nfor p in ['/etc/x', '/usr/x', sys.prefix + '/x', '/x']:\n    try:\n"
-            "        open(p, 'w').write('x')\n        print('WROTE', p)\n    except OSError:\n        print('denied')\n")
+            "        open(p, 'w').write('x')\n        print('WROTE', p)\n"
+            "    except OSError:\n        print('denied')\n")
     result = run_as(code)
     assert "WROTE" not in result["stdout"]
     assert result["stdout"].count("denied") == 4
