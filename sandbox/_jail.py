@@ -31,6 +31,8 @@ JAIL_UID = 65534
 EPISODES = "/.sandbox/episodes"
 WORK = "/workspace"
 ZYGOTE = "/.sandbox/zygote.py"
+KEEP = "/.sandbox/keep"
+_SCRATCH = ("/tmp", "/dev/shm")
 _RESERVED = ("/.sandbox", WORK, "/proc", "/dev", "/tmp")
 _PASSWD = b"root:x:0:0:root:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/tmp:/bin/sh\n"
 _GROUP = b"root:x:0:\nnogroup:x:65534:\n"
@@ -167,21 +169,30 @@ class JailSpec:
     seccomp_policy: str | None = None
     tmp_size: str = "2g"
 
+    def kept(self) -> list[tuple[str, str]]:
+        """Runtime dirs under a tmpfs the sandbox mounts (e.g. a venv in /tmp),
+        each with a second mount point: every run mounts a fresh /tmp and binds
+        them back from there."""
+        shadowed = [d for d in self.runtime.mount_dirs() if d.startswith(_SCRATCH)]
+        return [(d, f"{KEEP}/{i}") for i, d in enumerate(shadowed)]
+
     def mounts(self, zygote_source: Path) -> list[MountPt]:
+        # Order matters: a tmpfs hides what was mounted below it before.
         mounts = [_bind(d, d) for d in _SYSTEM_DIRS if os.path.lexists(d) and not os.path.islink(d)]
         mounts += [MountPt(src=os.readlink(d), dst=d, is_symlink=True)
                    for d in _SYSTEM_DIRS if os.path.islink(d)]
         mounts += [_bind(f, f) for f in _ETC_FILES if os.path.exists(f)]
         mounts += [MountPt(src_content=_PASSWD, dst="/etc/passwd"), MountPt(src_content=_GROUP, dst="/etc/group")]
-        mounts += [_bind(d, d) for d in self.runtime.mount_dirs() if not d.startswith(_SYSTEM_DIRS)]
-        mounts += [_bind(zygote_source, ZYGOTE)]
         mounts += [MountPt(dst="/proc", fstype="proc", rw=True)]
         mounts += [MountPt(dst="/dev", fstype="tmpfs", rw=True, is_dir=True, options="size=64k,mode=755")]
         mounts += [_bind(d, d, rw=True) for d in _DEVICES]
         mounts += [_bind(d, d, rw=True) for d in self.devices]
         mounts += [MountPt(src="/proc/self/fd", dst="/dev/fd", is_symlink=True)]
-        for path, options in (("/tmp", f"size={self.tmp_size}"), ("/dev/shm", f"size={self.tmp_size}")):
-            mounts += [MountPt(dst=path, fstype="tmpfs", rw=True, is_dir=True, options=options)]
+        for path in _SCRATCH:
+            mounts += [MountPt(dst=path, fstype="tmpfs", rw=True, is_dir=True, options=f"size={self.tmp_size}")]
+        mounts += [_bind(d, d) for d in self.runtime.mount_dirs() if not d.startswith(_SYSTEM_DIRS)]
+        mounts += [_bind(d, keep) for d, keep in self.kept()]
+        mounts += [_bind(zygote_source, ZYGOTE)]
         mounts += [MountPt(dst=WORK, fstype="tmpfs", rw=False, is_dir=True, options="size=4k")]
         mounts += [_bind(self.episodes_dir, EPISODES, rw=True)]
         mounts += [_bind(m.host, m.inside, rw=m.writable) for m in self.ro_mounts]

@@ -320,8 +320,7 @@ class Pool:
     def _zygote_argv(self, jailed: bool, fd: int, log_path: Path) -> list[str]:
         cfg = {"fd": fd, "preload": list(self.preload), "namespaces": jailed, "work": WORK,
                "episodes": EPISODES if jailed else str(self.directory / "episodes"),
-               # Without a jail, root's runs still drop to the jail's unprivileged user.
-               "drop_to": JAIL_UID if not jailed and os.geteuid() == 0 else None}
+               "drop_to": self._fallback_user(jailed)}
         if not jailed:
             return [self.runtime.python, "-I", "-s", "-B", str(ZYGOTE_SOURCE), json.dumps(cfg)]
         nsjail = find_nsjail()
@@ -329,9 +328,22 @@ class Pool:
             runtime=self.runtime, episodes_dir=self.directory / "episodes", ro_mounts=self.ro_mounts,
             devices=_gpu.jail_nodes(self.gpu_inventory, self.gpus), env=self._jail_env(),
             log_file=log_path, seccomp_policy=self.seccomp_policy)
+        cfg["keep"] = spec.kept()
         config = self.directory / "nsjail.cfg"
         config.write_text(spec.render(zygote_args=[json.dumps(cfg)], pass_fd=fd, zygote_source=ZYGOTE_SOURCE))
         return [str(nsjail), "--quiet", "--config", str(config)]
+
+    def _fallback_user(self, jailed: bool) -> int | None:
+        """Without a jail, root's runs drop to the jail's unprivileged user,
+        if that user can read the interpreter (pyenv's, under 0700 /root, it cannot)."""
+        if jailed or os.geteuid() != 0:
+            return None
+        if all(_world_readable(d) for d in self.runtime.mount_dirs()):
+            return JAIL_UID
+        warning = "no jail and the runtime is unreadable to an unprivileged user: runs execute as ROOT"
+        self.warnings = tuple(dict.fromkeys((*self.warnings, warning)))
+        log.warning("sandbox: %s", warning)
+        return None
 
     async def _serve_zygote(self, zygote: _Zygote) -> None:
         """Turn each spare's ``hello`` into a :class:`_Spare` in its own cgroup."""
@@ -720,6 +732,18 @@ def _make_pool_dir(name: str) -> Path:
     path.chmod(0o711)
     (path / "episodes").mkdir(mode=0o711)
     return path
+
+
+def _world_readable(path: str) -> bool:
+    """True when every directory on the way to ``path`` lets others in."""
+    current = Path(path)
+    for part in [current, *current.parents]:
+        try:
+            if not part.stat().st_mode & 0o005:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _tail(path: Path, size: int = 4000) -> str:

@@ -49,6 +49,7 @@ MS_NOSUID = 0x2
 MS_NODEV = 0x4
 MS_NOEXEC = 0x8
 MS_BIND = 0x1000
+MS_REMOUNT = 0x20
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
 
@@ -127,6 +128,10 @@ def _private_view(cfg, workdir, hidden_devices, tmp_size):
     # episodes there, and what a run leaves is freed with its mount namespace.
     for path in ("/tmp", "/dev/shm"):
         _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=%d,mode=1777" % tmp_size)
+    for path, holder in cfg.get("keep", []):  # e.g. a venv that lives in /tmp
+        os.makedirs(path, exist_ok=True)
+        _mount(holder, path, None, MS_BIND | MS_REC, None)
+        _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, None)
     # Mounts inherited by a less privileged mount namespace are locked together:
     # the agent cannot unmount the tmpfs above to see the other episodes.
     _enter_user_namespace(CLONE_NEWNS)
