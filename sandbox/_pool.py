@@ -103,7 +103,9 @@ class Pool:
 
     ``preload`` modules are imported once in the zygote.  ``spares`` children
     are forked ahead of time so that a run does not wait for ``fork()``; with 0,
-    each run forks its child on demand.  ``ro_mounts`` are
+    each run forks its child on demand.  ``warmup`` is code each spare runs
+    before it takes a request (say, a tiny fit that touches the code paths
+    runs will use): its cost is paid ahead of time, never in the zygote.  ``ro_mounts`` are
     host paths shown read-only inside (task data).  ``gpus`` are the host GPU
     indices this pool may hand to runs.  ``strict=True`` refuses to run where a
     guarantee (jail, namespaces, cgroups) cannot be had; otherwise the pool
@@ -126,6 +128,7 @@ class Pool:
         cgroup_parent: str | None = None,
         env: Mapping[str, str] | None = None,
         seccomp_policy: str | None = None,
+        warmup: str | None = None,
         name: str = "pool",
     ) -> None:
         if not _NAME.match(name):
@@ -140,6 +143,7 @@ class Pool:
         self.strict = strict
         self.env = dict(env or {})
         self.seccomp_policy = seccomp_policy
+        self.warmup = warmup
         self.name = name
         self.warnings: tuple[str, ...] = ()
         self._want_jail = jail
@@ -320,7 +324,7 @@ class Pool:
     def _zygote_argv(self, jailed: bool, fd: int, log_path: Path) -> list[str]:
         cfg = {"fd": fd, "preload": list(self.preload), "namespaces": jailed, "work": WORK,
                "episodes": EPISODES if jailed else str(self.directory / "episodes"),
-               "drop_to": self._fallback_user(jailed)}
+               "drop_to": self._fallback_user(jailed), "warmup": self.warmup}
         if not jailed:
             return [self.runtime.python, "-I", "-s", "-B", str(ZYGOTE_SOURCE), json.dumps(cfg)]
         nsjail = find_nsjail()

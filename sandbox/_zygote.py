@@ -235,6 +235,18 @@ def _forget_zygote_exit_handlers():
     weakref.finalize._registered_with_atexit = False
 
 
+def _warm_up(code):
+    """The pool's warm-up code, run in the spare's own process before any request.
+
+    It may run OpenMP or BLAS work (this is a child, not the zygote); its
+    output goes to the jail's log and its errors are ignored.
+    """
+    try:
+        exec(compile(code, "<warmup>", "exec"), {"__name__": "__warmup__"})
+    except BaseException:
+        traceback.print_exc()
+
+
 def _prefault():
     """Do, before the request comes, the writes every run does anyway.
 
@@ -255,6 +267,8 @@ def _agent(sock, cfg, out_w, err_w):
     # Its own session: killing its process group (kill(0), or kill(getppid())
     # which is kill(0) in a pid namespace) must not reach the spare.
     os.setsid()
+    if cfg.get("warmup"):
+        _warm_up(cfg["warmup"])
     os.dup2(out_w, 1)
     os.dup2(err_w, 2)
     os.close(out_w)
