@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -101,7 +102,8 @@ def test_killing_the_zygote_fails_the_run_and_the_pool_recovers(fresh_pool: Call
         jail = driver.nsjail()
         killed = time.monotonic()
         for proc in [jail, *jail.children(recursive=True)]:
-            proc.kill()
+            with contextlib.suppress(psutil.NoSuchProcess):  # killing the jail may reap them first
+                proc.kill()
         result = await running
         return result, time.monotonic() - killed
 
