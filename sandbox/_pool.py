@@ -14,9 +14,10 @@ import signal
 import socket
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import attrs
 import psutil
@@ -160,7 +161,7 @@ class Pool:
         self._jailed = False
         self._runs = 0
         self._active: set[_Spare] = set()
-        self._removals: set[asyncio.Future[None]] = set()  # background work to await on close
+        self._background: set[asyncio.Future[None]] = set()  # adoptions and removals, awaited on close
 
     # ------------------------------------------------------------ lifecycle
 
@@ -200,15 +201,14 @@ class Pool:
         self._starting = asyncio.Lock()
         self._spare_queue = asyncio.Queue()
         self._dir = _make_pool_dir(self.name)
-        warnings = []
+        self.warnings = ()
         host = CgroupHost.detect(self._cgroup_parent)
         if host.version is CgroupVersion.NONE:
             if self.strict:
                 raise GuaranteeUnavailable(f"strict mode: {host.reason}")
-            warnings.append(f"{_UNENFORCED_NO_CGROUP} ({host.reason})")
+            self._warn(f"{_UNENFORCED_NO_CGROUP} ({host.reason})")
         else:
             self._cgroups = host.group(self._dir.name).create()
-        self.warnings = tuple(warnings)
         try:
             await self._ensure_zygote()
         except BaseException:
@@ -224,8 +224,8 @@ class Pool:
             while not self._spare_queue.empty():
                 self._retire(self._spare_queue.get_nowait())
         await self._stop_zygote()
-        if self._removals:
-            await asyncio.gather(*self._removals, return_exceptions=True)
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
         if self._cgroups is not None:
             with contextlib.suppress(OSError):
                 self._cgroups.remove()
@@ -278,8 +278,7 @@ class Pool:
                 log.warning("sandbox: the jail does not start (%s); falling back to an unjailed zygote", exc)
         if self.strict:
             raise GuaranteeUnavailable("strict mode: a jail was not asked for")
-        self.warnings = tuple(dict.fromkeys((*self.warnings, _UNENFORCED_NO_JAIL)))
-        log.warning("sandbox: %s", _UNENFORCED_NO_JAIL)
+        self._warn(_UNENFORCED_NO_JAIL)
         return await self._launch(jailed=False)
 
     def _jail_env(self) -> dict[str, str]:
@@ -344,10 +343,13 @@ class Pool:
             return None
         if all(_world_readable(d) for d in self.runtime.mount_dirs()):
             return JAIL_UID
-        warning = "no jail and the runtime is unreadable to an unprivileged user: runs execute as ROOT"
+        self._warn("no jail and the runtime is unreadable to an unprivileged user: runs execute as ROOT")
+        return None
+
+    def _warn(self, warning: str) -> None:
+        """Log a guarantee that does not hold, and list it in every result from now on."""
         self.warnings = tuple(dict.fromkeys((*self.warnings, warning)))
         log.warning("sandbox: %s", warning)
-        return None
 
     async def _serve_zygote(self, zygote: _Zygote) -> None:
         """Turn each spare's ``hello`` into a :class:`_Spare` in its own cgroup."""
@@ -373,9 +375,7 @@ class Pool:
         channel_fd, out_fd, err_fd = message.fds
         spare = _Spare(message.pid, Channel(socket.socket(fileno=channel_fd)), out_fd, err_fd, None, generation)
         self._runs += 1
-        adoption = asyncio.ensure_future(self._place(spare, f"run-{self._runs}"))
-        self._removals.add(adoption)
-        adoption.add_done_callback(self._removals.discard)
+        self._in_background(self._place(spare, f"run-{self._runs}"))
 
     async def _place(self, spare: _Spare, name: str) -> None:
         assert self._spare_queue is not None
@@ -409,9 +409,13 @@ class Pool:
         cgroup = spare.discard(sweep=not (reaped and self._jailed))
         if cgroup is None:
             return
-        removal = asyncio.ensure_future(asyncio.to_thread(_remove_quietly, cgroup))
-        self._removals.add(removal)
-        removal.add_done_callback(self._removals.discard)
+        self._in_background(asyncio.to_thread(_remove_quietly, cgroup))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Start ``work`` without waiting for it; ``aclose`` waits for it."""
+        future = asyncio.ensure_future(work)
+        self._background.add(future)
+        future.add_done_callback(self._background.discard)
 
     def _request_spare(self) -> None:
         if self._zygote is None:
