@@ -102,6 +102,14 @@ class Mount:
         return cls(Path(host).resolve(), inside)
 
 
+def hidden_path(path: str | os.PathLike[str]) -> str:
+    """An absolute path to cover inside the jail (``Pool(hidden=...)``), checked."""
+    text = os.path.normpath(os.fspath(path))
+    if not text.startswith("/") or text == "/" or any(text == r or text.startswith(r + "/") for r in _RESERVED):
+        raise ConfigError(f"cannot hide {text!r}: want an absolute path outside the sandbox's own")
+    return text
+
+
 @attrs.frozen
 class Runtime:
     """The interpreter that runs agent code; the controller's own by default."""
@@ -163,6 +171,7 @@ class JailSpec:
     runtime: Runtime
     episodes_dir: Path
     ro_mounts: tuple[Mount, ...] = ()
+    hidden: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
     env: dict[str, str] = attrs.field(factory=dict)
     log_file: Path | None = None
@@ -196,6 +205,9 @@ class JailSpec:
         mounts += [MountPt(dst=WORK, fstype="tmpfs", rw=False, is_dir=True, options="size=4k")]
         mounts += [_bind(self.episodes_dir, EPISODES, rw=True)]
         mounts += [_bind(m.host, m.inside, rw=m.writable) for m in self.ro_mounts]
+        # Last, so that nothing mounted above can show what these cover.
+        mounts += [MountPt(dst=path, fstype="tmpfs", rw=False, is_dir=True, options="size=4k,mode=555")
+                   for path in self.hidden]
         return mounts
 
     def config(self, *, zygote_args: Sequence[str], pass_fd: int, zygote_source: Path) -> NsJailConfig:

@@ -25,7 +25,7 @@ import psutil
 from . import _gpu
 from ._cgroups import Cgroup, CgroupHost, CgroupVersion
 from ._errors import ConfigError, GuaranteeUnavailable, HostError, PoolClosed, SandboxError
-from ._jail import EPISODES, JAIL_UID, WORK, JailSpec, Mount, Runtime, find_nsjail
+from ._jail import EPISODES, JAIL_UID, WORK, JailSpec, Mount, Runtime, find_nsjail, hidden_path
 from ._limits import Limits
 from ._output import CappedStream, Channel, Message
 from ._result import RunResult, Status
@@ -107,7 +107,8 @@ class Pool:
     each run forks its child on demand.  ``warmup`` is code each spare runs
     before it takes a request (say, a tiny fit that touches the code paths
     runs will use): its cost is paid ahead of time, never in the zygote.  ``ro_mounts`` are
-    host paths shown read-only inside (task data).  ``gpus`` are the host GPU
+    host paths shown read-only inside (task data); ``hidden`` are absolute paths covered by
+    an empty read-only directory inside (say, private files under a mounted prefix).  ``gpus`` are the host GPU
     indices this pool may hand to runs.  ``strict=True`` refuses to run where a
     guarantee (jail, namespaces, cgroups) cannot be had; otherwise the pool
     degrades, logs a warning and lists what is not enforced in
@@ -121,6 +122,7 @@ class Pool:
         limits: Limits | None = None,
         runtime: Runtime | None = None,
         ro_mounts: Sequence[Mount] = (),
+        hidden: Sequence[str | os.PathLike[str]] = (),
         gpus: Sequence[int] = (),
         gpu_inventory: _gpu.GpuInventory | None = None,
         spares: int = 1,
@@ -138,6 +140,7 @@ class Pool:
         self.preload = tuple(preload)
         self.runtime = runtime or Runtime()
         self.ro_mounts = tuple(ro_mounts)
+        self.hidden = tuple(hidden_path(p) for p in hidden)
         self.gpus = tuple(gpus)
         self.gpu_inventory = _gpu.CachedInventory(gpu_inventory or _gpu.NvidiaInventory())
         self.spares = max(0, spares)
@@ -329,6 +332,7 @@ class Pool:
         nsjail = find_nsjail()
         spec = JailSpec(
             runtime=self.runtime, episodes_dir=self.directory / "episodes", ro_mounts=self.ro_mounts,
+            hidden=self.hidden,
             devices=_gpu.jail_nodes(self.gpu_inventory, self.gpus), env=self._jail_env(),
             log_file=log_path, seccomp_policy=self.seccomp_policy)
         cfg["keep"] = spec.kept()

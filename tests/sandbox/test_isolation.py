@@ -396,3 +396,29 @@ def test_code_cannot_forge_its_verdict(bare: Driver) -> None:
     result = bare.run(FORGE)
     assert result.status is Status.OK, describe(result)
     assert result.stdout.text == "clean exit\n"
+
+
+@pytest.mark.slow
+def test_hidden_paths_are_empty_inside(fresh_pool: Callable[..., Driver], tmp_path: Path) -> None:
+    token = f"dojo-private-{uuid.uuid4().hex}"
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "train.csv").write_text("a,b\n")
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "answers.csv").write_text(token)
+    tmp_path.chmod(0o755)
+    driver = fresh_pool(ro_mounts=[sandbox.Mount(tmp_path, "/data")], hidden=["/data/private"])
+    look = probe("print(json.dumps({'public': attempt(lambda: os.listdir('/data/public')),"
+                 " 'private': attempt(lambda: os.listdir('/data/private')),"
+                 " 'answers': read('/data/private/answers.csv')}))\n")
+    result = driver.run(look)
+    assert result.status is Status.OK, describe(result)
+    report = json.loads(result.stdout.text)
+    assert report["public"] == "OK ['train.csv']", "control: the mounted data is visible"
+    assert report["private"] == "OK []" and report["answers"].startswith("FAILED"), report
+    assert token not in result.stdout.text
+
+
+@pytest.mark.parametrize("path", ["relative/path", "/", "/workspace/x", "/.sandbox"])
+def test_hidden_paths_are_checked(path: str) -> None:
+    with pytest.raises(sandbox.ConfigError):
+        sandbox.Pool(hidden=[path])
