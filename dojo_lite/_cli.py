@@ -1,40 +1,146 @@
-"""``dojo-lite``: the command line of dojo_lite."""
+"""``dojo-lite``: list, show and prepare tasks; run an agent through an episode.
+
+::
+
+    dojo-lite tasks                          list the tasks on the task path
+    dojo-lite tasks show TASK                its description, metric, limits, leaderboard
+    dojo-lite tasks prepare [TASK ...]       prepare (and cache) their data; all by default
+    dojo-lite tasks leaderboard TASK         rerun the task's population, rewrite leaderboard.csv
+    dojo-lite run TASK --agent AGENT [--json] [--seed N] [--trajectory-dir DIR]
+    dojo-lite demo                           the main job: the baseline agent on a built-in task
+
+AGENT is ``baseline``, ``script:FILE`` (validate, then execute FILE) or ``replay:TRAJECTORY``.
+With ``--json`` the last line of stdout is a JSON object with ``task, steps, best_score,
+best_position_score, medal`` (and more); progress goes to stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from importlib import resources
+from pathlib import Path
+from typing import Any
 
 import sandbox
 
+from ._agents import EpisodeResult, make_agent, run_episode
+from ._env import DojoEnv
+from ._errors import DojoError
+from ._leaderboard import build_leaderboard
+from ._progress import Progress, summary_table
+from ._task import cache_root, find_task, list_tasks
 
-def _demo(as_json: bool) -> int:
-    """Check the host, then run a real ML script (LightGBM + torch) in a fresh jail."""
-    report = sandbox.doctor()
-    script = resources.files("dojo_lite").joinpath("samples/fit_lightgbm.py").read_bytes()
-    result = sandbox.run(script, limits=sandbox.Limits(timeout=300, memory="4G", cpus=2))
-    if as_json:
-        print(json.dumps({"doctor": report.to_json(), "run": result.to_json()}))
-    else:
-        print(report.render())
-        print("\n--- jailed run of samples/fit_lightgbm.py ---")
-        sys.stdout.write(result.stdout.text)
-        sys.stdout.write(result.stderr.text)
-        print(f"status={result.status.value} wall={result.wall_s:.2f}s cpu={result.cpu_s}s "
-              f"peak_memory={result.peak_memory_bytes} files={[f.path for f in result.files]}")
-    return 0 if result.ok else 1
+DEMO_TASK = "tabular/titanic-survival"
+
+
+def _tasks_list(paths: Sequence[str]) -> int:
+    rows = [(t.id, t.grading.metric, t.grading.direction.value, t.title) for t in list_tasks(paths)]
+    width = max((len(r[0]) for r in rows), default=4)
+    for task_id, metric, direction, title in rows:
+        print(f"{task_id:<{width}}  {metric:<9} {direction:<8}  {title}")
+    return 0
+
+
+def _tasks_show(task_id: str, paths: Sequence[str]) -> int:
+    task = find_task(task_id, paths)
+    board = task.leaderboard()
+    print(f"# {task.id}: {task.title}\nfolder: {task.path}\nmetric: {task.grading.metric} "
+          f"({task.grading.direction.value})\nexecute limits: {task.limits}\nvalidate limits: "
+          f"{task.validate_limits}\nbudget: {task.budget.steps} steps, {task.budget.seconds:.0f} s\n"
+          f"leaderboard: {len(board.scores) if board else 0} entries ({task.provenance})\n")
+    print(task.description)
+    return 0
+
+
+def _tasks_prepare(task_ids: Sequence[str], paths: Sequence[str]) -> int:
+    tasks = [find_task(t, paths) for t in task_ids] if task_ids else list_tasks(paths)
+    for task in tasks:
+        for variant in ("full", "micro"):
+            data = task.prepare(variant)
+            print(f"{task.id} {variant}: {data.public.parent}")
+    print(f"cache: {cache_root()}")
+    return 0
+
+
+async def _run(args: argparse.Namespace) -> EpisodeResult:
+    task = find_task(args.task, args.task_path)
+    agent = make_agent(args.agent, task)
+    env = DojoEnv(task, trajectory_dir=args.trajectory_dir, max_steps=args.max_steps)
+    progress = Progress(sys.stderr if args.json else sys.stdout, task.id, args.agent)
+    try:
+        return await run_episode(env, progress.watch(agent), seed=args.seed, on_step=progress.step_done)
+    finally:
+        progress.stop()
+        await env.aclose()
+
+
+def _print_result(result: EpisodeResult, as_json: bool) -> None:
+    if not as_json:
+        print(summary_table(result))
+        return
+    line: dict[str, Any] = result.to_dict()
+    print(json.dumps(line, default=str))
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    result = asyncio.run(_run(args))
+    _print_result(result, args.json)
+    return 0 if result.best_score is not None else 1
+
+
+def _leaderboard(task_id: str, paths: Sequence[str]) -> int:
+    task = find_task(task_id, paths)
+    rows = asyncio.run(build_leaderboard(task, log=print))
+    print(f"wrote {task.path / 'leaderboard.csv'}: {len(rows)} entries")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dojo-lite", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task-path", action="append", default=[], metavar="DIR",
+                        help="a folder of tasks (<domain>/<name>/task.toml) searched before the built-in ones")
+    sub = parser.add_subparsers(dest="command", required=True)
+    tasks = sub.add_parser("tasks", help="list, show, prepare tasks")
+    tasks_sub = tasks.add_subparsers(dest="tasks_command")
+    tasks_sub.add_parser("list", help="list the tasks (the default)")
+    tasks_sub.add_parser("show", help="show one task").add_argument("task")
+    tasks_sub.add_parser("prepare", help="prepare tasks' data").add_argument("task", nargs="*")
+    tasks_sub.add_parser("leaderboard", help="rebuild a task's leaderboard.csv").add_argument("task")
+    for name in ("run", "demo"):
+        run = sub.add_parser(name, help="run an agent through an episode" if name == "run" else
+                             f"the main job: the baseline agent on {DEMO_TASK}")
+        if name == "run":
+            run.add_argument("task")
+            run.add_argument("--agent", default="baseline", help="baseline, script:FILE or replay:TRAJECTORY")
+        run.add_argument("--json", action="store_true", help="end with one JSON line on stdout")
+        run.add_argument("--seed", type=int, default=0)
+        run.add_argument("--max-steps", type=int, default=None)
+        run.add_argument("--trajectory-dir", type=Path, default=cache_root() / "trajectories")
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="dojo-lite", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="check the host and run a sample ML script in a jail")
-    demo.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    return _demo(args.json)
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "tasks":
+            if args.tasks_command == "show":
+                return _tasks_show(args.task, args.task_path)
+            if args.tasks_command == "prepare":
+                return _tasks_prepare(args.task, args.task_path)
+            if args.tasks_command == "leaderboard":
+                return _leaderboard(args.task, args.task_path)
+            return _tasks_list(args.task_path)
+        if args.command == "demo":
+            print(sandbox.doctor().render(), end="\n\n")
+            args.task, args.agent = DEMO_TASK, "baseline"
+        return _run_command(args)
+    except (DojoError, sandbox.SandboxError) as exc:
+        print(f"dojo-lite: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -102,9 +102,12 @@ class Mount:
         return cls(Path(host).resolve(), inside)
 
 
-def hidden_path(path: str | os.PathLike[str]) -> str:
-    """An absolute path to cover inside the jail (``Pool(hidden=...)``), checked."""
+def hidden_path(path: str | os.PathLike[str]) -> str | None:
+    """An absolute path to cover inside the jail (``Pool(hidden=...)``), checked; None for a
+    path under ``/tmp`` or ``/dev/shm``, which every run sees as a fresh, empty tmpfs anyway."""
     text = os.path.normpath(os.fspath(path))
+    if text.startswith(tuple(d + "/" for d in _SCRATCH)):
+        return None
     if not text.startswith("/") or text == "/" or any(text == r or text.startswith(r + "/") for r in _RESERVED):
         raise ConfigError(f"cannot hide {text!r}: want an absolute path outside the sandbox's own")
     return text

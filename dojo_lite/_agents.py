@@ -1,0 +1,128 @@
+"""Built-in agents and the loop that drives an agent through an episode.
+
+An agent is a callable ``agent(obs, info) -> action | None`` (or an ``async`` one): it gets the
+last observation and info and returns the next action, or None to end the episode.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ._env import DojoEnv
+from ._errors import DojoError
+from ._task import Task
+from ._trajectory import read_trajectory
+
+__all__ = ["Agent", "EpisodeResult", "ScriptedAgent", "baseline_agent", "script_agent", "replay_agent",
+           "make_agent", "run_episode"]
+
+Action = dict[str, Any]
+Agent = Callable[[dict[str, Any], dict[str, Any]], "Action | None | Awaitable[Action | None]"]
+
+
+@attrs.define
+class ScriptedAgent:
+    """Plays a fixed list of actions, then stops."""
+
+    actions: list[Action]
+    _next: Iterator[Action] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._next = iter(self.actions)
+
+    def __call__(self, obs: dict[str, Any], info: dict[str, Any]) -> Action | None:
+        return next(self._next, None)
+
+
+def baseline_agent(task: Task) -> ScriptedAgent:
+    """The scripted baseline: read the task, validate the task's simple solution, execute it,
+    then execute its reference solution (so the score improves).  It plays the solutions shipped
+    with the task (``solutions/simple.py`` and ``solutions/reference.py``), which agents never see."""
+    simple, strong = task.solution("simple"), task.solution("reference")
+    return ScriptedAgent([
+        {"action": "request_info", "topic": "all"},
+        {"action": "validate_code", "code": simple},
+        {"action": "execute_code", "code": simple},
+        {"action": "validate_code", "code": strong},
+        {"action": "execute_code", "code": strong},
+        {"action": "get_history"},
+    ])
+
+
+def script_agent(path: str | os.PathLike[str]) -> ScriptedAgent:
+    """Validates, then executes the Python file at ``path``."""
+    code = Path(path).read_text(encoding="utf-8")
+    return ScriptedAgent([{"action": "request_info", "topic": "all"},
+                          {"action": "validate_code", "code": code},
+                          {"action": "execute_code", "code": code}])
+
+
+def replay_agent(path: str | os.PathLike[str]) -> ScriptedAgent:
+    """Plays the actions of a recorded trajectory again."""
+    return ScriptedAgent(read_trajectory(path).actions)
+
+
+def make_agent(spec: str, task: Task) -> Agent:
+    """An agent from its name: ``baseline``, ``script:FILE`` or ``replay:TRAJECTORY.jsonl``."""
+    kind, _, arg = spec.partition(":")
+    if kind == "baseline" and not arg:
+        return baseline_agent(task)
+    if kind in ("script", "replay") and arg:
+        if not Path(arg).is_file():
+            raise DojoError(f"agent {spec!r}: no such file {arg!r}")
+        return script_agent(arg) if kind == "script" else replay_agent(arg)
+    raise DojoError(f"unknown agent {spec!r}: want baseline, script:FILE or replay:TRAJECTORY")
+
+
+@attrs.frozen
+class EpisodeResult:
+    """An episode, driven to its end: each step's record and the best it reached."""
+
+    task: str
+    episode_id: str
+    steps: tuple[dict[str, Any], ...]
+    best_score: float | None
+    best_position_score: float | None
+    medal: str
+    truncated: bool
+    trajectory: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = attrs.asdict(self)
+        data["steps"] = len(self.steps)
+        data["history"] = list(self.steps)
+        return data
+
+
+StepHook = Callable[[dict[str, Any], float, dict[str, Any]], None]
+
+
+async def run_episode(env: DojoEnv, agent: Agent, *, seed: int | None = None,
+                      on_step: StepHook | None = None) -> EpisodeResult:
+    """Reset ``env`` and let ``agent`` act until it returns None or the budget is spent.
+
+    ``on_step(obs, reward, info)`` is called after each step (for progress displays).
+    """
+    obs, info = await env.areset(seed=seed)
+    truncated = False
+    while not truncated:
+        action = agent(obs, info)
+        if inspect.isawaitable(action):
+            action = await action
+        if action is None:
+            break
+        obs, reward, _, truncated, info = await env.astep(action)
+        if on_step is not None:
+            on_step(obs, reward, info)
+    trajectory = env.trajectory_path
+    return EpisodeResult(
+        task=env.task.id, episode_id=env.episode_id or "", steps=tuple(env.history),
+        best_score=info.get("best_score"), best_position_score=info.get("best_position_score"),
+        medal=info.get("best_medal") or "none", truncated=truncated,
+        trajectory=str(trajectory) if trajectory else None)

@@ -1,0 +1,652 @@
+"""Grading: the ``[grading]`` table of task.toml, the checks on an agent's submission.csv, the score.
+
+Everything here runs in the trusted controller. The submission was written by untrusted code, so
+it is opened without following symlinks, checked to be a regular file and size-limited before a
+byte is read. Every problem with it is a ``SubmissionError`` whose ``code`` names the check and
+whose message is written for the agent: what was expected, what was found, how to fix it.
+
+Ids are compared as normalised strings (see ``_key``), so ``5``, ``"5"``, ``" 5 "`` and ``5.0``
+are the same id when the answers' ids are numbers, while ``"007"`` stays ``"007"`` when they are
+strings.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import errno
+import io
+import math
+import os
+import stat
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import attrs
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
+from numpy.typing import NDArray
+
+from ._errors import SubmissionError, TaskFormatError
+from ._metrics import Direction, PredictionKind, get_metric
+
+__all__ = [
+    "CUSTOM",
+    "MAX_SUBMISSION_BYTES",
+    "SUBMISSION",
+    "GradingSpec",
+    "Label",
+    "PredictionKind",
+    "read_submission",
+    "score_submission",
+]
+
+CUSTOM = "custom"                   # metric = "custom": the task's grade.py computes the score
+SUBMISSION = "submission.csv"
+MAX_SUBMISSION_BYTES = 100 << 20    # 100 MiB: far above any tabular submission, far below memory
+
+Label = str | int | float
+CustomGrader = Callable[[pd.DataFrame, pd.DataFrame], float]
+
+_REQUIRED = ("metric", "direction", "id_column", "prediction_columns", "prediction_kind", "answer_column")
+_OPTIONAL = ("labels",)
+# What pandas reads as NaN by default: an agent's NaN shows up as one of these (to_csv writes "").
+_NA_TOKENS = frozenset({"", "nan", "na", "n/a", "null", "none", "<na>", "-nan", "#n/a"})
+_SHOWN = 10                         # how many ids or values a message lists before "... (N in all)"
+_CANONICAL_INT = r"0|-?[1-9][0-9]*"  # what str(int(text)) gives back unchanged
+
+
+# --------------------------------------------------------------------------- the [grading] table
+
+
+@attrs.frozen(kw_only=True)
+class GradingSpec:
+    """The ``[grading]`` table of a task.toml, checked (see tasks/README.md for its meaning).
+
+    ``labels`` are the allowed labels (label kind), ``[negative, positive]`` (binary probability;
+    without them the answers must be 0/1) or the class of each column (multi-class probability).
+    """
+
+    metric: str
+    direction: Direction
+    id_column: str
+    prediction_columns: tuple[str, ...]
+    prediction_kind: PredictionKind
+    labels: tuple[Label, ...] | None
+    answer_column: str
+
+    @property
+    def multiclass(self) -> bool:
+        """True for probabilities with one column per class."""
+        return self.prediction_kind is PredictionKind.PROBABILITY and len(self.prediction_columns) > 1
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, object]) -> GradingSpec:
+        """The spec in ``table`` (task.toml's ``[grading]``); TaskFormatError saying what is wrong."""
+        if not isinstance(table, Mapping):
+            raise TaskFormatError(f"[grading] must be a table, got {type(table).__name__}")
+        _check_keys(table)
+        metric = _string(table, "metric")
+        direction = _enum(Direction, table, "direction")
+        kind = _enum(PredictionKind, table, "prediction_kind")
+        spec = cls(
+            metric=metric,
+            direction=direction,
+            id_column=_string(table, "id_column"),
+            prediction_columns=_columns(table),
+            prediction_kind=kind,
+            labels=_labels(table.get("labels")),
+            answer_column=_string(table, "answer_column"),
+        )
+        if spec.id_column in spec.prediction_columns:
+            raise TaskFormatError(f"[grading] id_column {spec.id_column!r} is also among prediction_columns")
+        _check_kind(spec)
+        if metric != CUSTOM:
+            _check_metric(spec)
+        return spec
+
+
+def _check_keys(table: Mapping[str, object]) -> None:
+    unknown = sorted(set(table) - {*_REQUIRED, *_OPTIONAL})
+    if unknown:
+        raise TaskFormatError(
+            f"[grading] has unknown keys: {', '.join(unknown)} (known: {', '.join(_REQUIRED + _OPTIONAL)})"
+        )
+    missing = [key for key in _REQUIRED if key not in table]
+    if missing:
+        raise TaskFormatError(f"[grading] is missing keys: {', '.join(missing)}")
+
+
+def _string(table: Mapping[str, object], key: str) -> str:
+    value = table[key]
+    if not isinstance(value, str) or not value.strip():
+        raise TaskFormatError(f"[grading] {key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _enum[E: (Direction, PredictionKind)](enum_type: type[E], table: Mapping[str, object], key: str) -> E:
+    value = table[key]
+    try:
+        return enum_type(value)
+    except ValueError:
+        allowed = " | ".join(member.value for member in enum_type)
+        raise TaskFormatError(f"[grading] {key} must be one of {allowed}, got {value!r}") from None
+
+
+def _columns(table: Mapping[str, object]) -> tuple[str, ...]:
+    value = table["prediction_columns"]
+    if (
+        not isinstance(value, (list, tuple))
+        or not value
+        or not all(isinstance(name, str) and name.strip() for name in value)
+    ):
+        raise TaskFormatError(f"[grading] prediction_columns must be a non-empty list of column names, got {value!r}")
+    duplicates = sorted(name for name, count in Counter(value).items() if count > 1)
+    if duplicates:
+        raise TaskFormatError(f"[grading] prediction_columns lists {', '.join(duplicates)} more than once")
+    return tuple(value)
+
+
+def _labels(value: object) -> tuple[Label, ...] | None:
+    if value is None:
+        return None
+    # bool is an int to Python, but a CSV says "True": allowing it would only invite mismatches.
+    if (
+        not isinstance(value, (list, tuple))
+        or not value
+        or not all(isinstance(label, (str, int, float)) and not isinstance(label, bool) for label in value)
+    ):
+        raise TaskFormatError(f"[grading] labels must be a non-empty list of strings or numbers, got {value!r}")
+    keys = [str(label) for label in value]
+    duplicates = sorted(key for key, count in Counter(keys).items() if count > 1)
+    if duplicates:
+        raise TaskFormatError(f"[grading] labels lists {', '.join(duplicates)} more than once")
+    return tuple(value)
+
+
+def _check_kind(spec: GradingSpec) -> None:
+    """The column and label rules of each prediction kind (tasks/README.md)."""
+    n_columns = len(spec.prediction_columns)
+    kind = spec.prediction_kind.value
+    if spec.prediction_kind is not PredictionKind.PROBABILITY and n_columns != 1:
+        raise TaskFormatError(f"[grading] prediction_kind = {kind!r} takes one prediction column, got {n_columns}")
+    if spec.prediction_kind is PredictionKind.VALUE and spec.labels is not None:
+        raise TaskFormatError("[grading] labels make no sense with prediction_kind = 'value'")
+    if spec.prediction_kind is not PredictionKind.PROBABILITY:
+        return
+    if n_columns == 1:
+        if spec.labels is not None and len(spec.labels) != 2:
+            raise TaskFormatError(
+                "[grading] binary probabilities take labels = [negative, positive] (or none: answers are 0/1), "
+                f"got {len(spec.labels)} labels"
+            )
+        return
+    if spec.labels is None or [str(label) for label in spec.labels] != list(spec.prediction_columns):
+        raise TaskFormatError(
+            "[grading] multi-class probabilities need labels naming the class of each prediction column, in order: "
+            f"labels = {list(spec.prediction_columns)!r}, got {None if spec.labels is None else list(spec.labels)!r}"
+        )
+
+
+def _check_metric(spec: GradingSpec) -> None:
+    metric = get_metric(spec.metric)
+    if spec.direction is not metric.direction:
+        raise TaskFormatError(
+            f"[grading] direction = {spec.direction.value!r} disagrees with {metric.name}, "
+            f"which is {metric.direction.value}d"
+        )
+    if spec.prediction_kind not in metric.kind:
+        kinds = " | ".join(sorted(kind.value for kind in metric.kind))
+        raise TaskFormatError(
+            f"[grading] {metric.name} grades prediction_kind = {kinds}, got {spec.prediction_kind.value!r}"
+        )
+    if spec.multiclass and not metric.multiclass:
+        raise TaskFormatError(
+            f"[grading] {metric.name} grades one probability column (binary), got {len(spec.prediction_columns)}"
+        )
+
+
+# --------------------------------------------------------------------------- normalised keys
+
+
+def _numeric_key(text: str) -> str:
+    """``"5"``, ``"5.0"``, ``"5e0"`` and ``" 5 "`` all become ``"5"``; other numbers their repr."""
+    try:
+        return str(int(text))
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def _key(value: object, numeric: bool) -> str:
+    """The string ``value`` is compared as: stripped, and as a canonical number when ``numeric``."""
+    text = str(value).strip()
+    return _numeric_key(text) if numeric else text
+
+
+def _keys(values: pd.Series, numeric: bool) -> pd.Series:
+    """``_key`` of each value, vectorised: plain integers (most ids) are already canonical."""
+    texts = values.astype(str).str.strip()
+    if not numeric:
+        return texts
+    canonical = texts.str.fullmatch(_CANONICAL_INT)
+    if canonical.all():
+        return texts
+    return texts.where(canonical, texts[~canonical].map(_numeric_key))
+
+
+def _is_numeric(values: pd.Series) -> bool:
+    """Whether ``values`` (ids or answers) are numbers, so their keys are canonical numbers."""
+    return bool(pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values))
+
+
+# --------------------------------------------------------------------------- reading the file
+
+
+def read_submission(
+    workdir: Path,
+    spec: GradingSpec,
+    expected_ids: pd.Series,
+    *,
+    filename: str = SUBMISSION,
+    max_bytes: int = MAX_SUBMISSION_BYTES,
+) -> pd.DataFrame:
+    """The agent's ``workdir/filename``, checked, as a frame aligned on ``expected_ids``.
+
+    Returns a frame with the id column (holding ``expected_ids``' own values) and the prediction
+    columns only, one row per expected id in ``expected_ids``' order, with a fresh index.
+    Predictions are floats (probability, value), the labels' own values (label kind with
+    ``labels``) or stripped strings (label kind without). Raises SubmissionError (see the codes
+    in ``tests/dojo_lite/test_submission.py``) when the file cannot be graded.
+    """
+    if not filename or filename in (".", "..") or "/" in filename or "\0" in filename:
+        raise ValueError(f"filename must be a plain file name, got {filename!r}")
+    text = _decode(_read_bytes(workdir, filename, max_bytes), filename)
+    header, rows = _parse_csv(text, filename)
+    positions = _check_columns(header, spec, filename)
+    expected_ids = expected_ids.reset_index(drop=True)
+    id_numeric = _is_numeric(expected_ids)
+    expected_keys = _keys(expected_ids, id_numeric)
+    if expected_keys.duplicated().any():
+        raise TaskFormatError(f"the answers' {spec.id_column} column has duplicate ids")
+    submitted = _column(rows, positions[spec.id_column])
+    keys = _keys(submitted, id_numeric)
+    _check_ids(submitted, keys, expected_keys, filename)
+    order = pd.Index(keys).get_indexer(expected_keys)  # the row of each expected id: all are there, once
+    frame = pd.DataFrame({spec.id_column: expected_ids.to_numpy()})
+    for column in spec.prediction_columns:
+        cells = _column(rows, positions[column]).iloc[order].reset_index(drop=True)
+        frame[column] = _predictions(cells, expected_ids, column, spec)
+    return frame
+
+
+def _column(rows: list[list[str]], position: int) -> pd.Series:
+    """The stripped cells of one column."""
+    return pd.Series([row[position] for row in rows], dtype=object).astype(str).str.strip()
+
+
+def _read_bytes(workdir: Path, filename: str, max_bytes: int) -> bytes:
+    """At most ``max_bytes`` of the regular file ``filename`` in ``workdir``, never via a symlink."""
+    dir_fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fd = _open(filename, dir_fd)
+    finally:
+        os.close(dir_fd)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SubmissionError(
+                "not_regular_file", f"{filename} is a {_file_type(info.st_mode)}, not a regular file; write a CSV file"
+            )
+        _check_size(info.st_size, filename, max_bytes)
+        data = _read_at_most(fd, max_bytes + 1)
+    finally:
+        os.close(fd)
+    # The file may have grown since fstat: what was read decides.
+    _check_size(len(data), filename, max_bytes)
+    return data
+
+
+def _open(filename: str, dir_fd: int) -> int:
+    # O_NOFOLLOW: a symlink fails with ELOOP instead of being followed, even one inside the work dir
+    # (the target could change after a check). O_NONBLOCK: opening a FIFO must not wait for a writer.
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        return os.open(filename, flags, dir_fd=dir_fd)
+    except FileNotFoundError:
+        raise SubmissionError("missing_file", _missing_message(filename, dir_fd)) from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise SubmissionError(
+                "symlink", f"{filename} is a symbolic link; links are not followed: write the file itself"
+            ) from None
+        if error.errno == errno.ENXIO:  # a socket
+            raise SubmissionError("not_regular_file", f"{filename} is a socket, not a regular file") from None
+        raise SubmissionError("unreadable", f"{filename} cannot be opened: {error.strerror}") from None
+
+
+def _missing_message(filename: str, dir_fd: int) -> str:
+    message = f"there is no {filename} in the work dir: your code must write ./{filename} (the current directory)"
+    try:
+        others = sorted(name for name in os.listdir(dir_fd) if name.lower().endswith(".csv"))
+    except OSError:
+        others = []
+    if others:
+        message += f"; CSV files found there: {_sample(others)}"
+    return message
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISFIFO(mode):
+        return "FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"
+
+
+def _check_size(size: int, filename: str, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise SubmissionError(
+            "too_large",
+            f"{filename} is larger than the limit of {max_bytes} bytes ({size} bytes or more); "
+            "write only the id and prediction columns, one row per id",
+        )
+    if size == 0:
+        raise SubmissionError("empty", f"{filename} is empty (0 bytes); write a header line and one row per id")
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    remaining = limit
+    while remaining > 0:
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _decode(data: bytes, filename: str) -> str:
+    """The text of ``data``, which must be UTF-8 (a leading byte-order mark is allowed and dropped)."""
+    skipped = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = data[skipped:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = skipped + error.start
+        line = data.count(b"\n", 0, offset) + 1
+        raise SubmissionError(
+            "encoding",
+            f"{filename} is not valid UTF-8: byte 0x{data[offset]:02x} at offset {offset} (line {line}); "
+            "write it with encoding='utf-8' (the default of pandas' to_csv)",
+        ) from None
+    if not text.strip():
+        raise SubmissionError("empty", f"{filename} holds only whitespace; write a header line and one row per id")
+    return text
+
+
+def _parse_csv(text: str, filename: str) -> tuple[list[str], list[list[str]]]:
+    """The header (stripped names) and the data rows; blank lines are skipped, as pandas does."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    try:
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if header is None:
+                header = [name.strip() for name in row]
+            elif len(row) != len(header):
+                raise SubmissionError(
+                    "not_csv",
+                    f"{filename} line {reader.line_num} has {_count(len(row), 'field')} but the header has "
+                    f"{len(header)} ({','.join(header)}); quote values that contain commas",
+                )
+            else:
+                rows.append(row)
+    except csv.Error as error:
+        raise SubmissionError("not_csv", f"{filename} is not valid CSV (line {reader.line_num}): {error}") from None
+    assert header is not None  # the text is not blank, so some row is not
+    if not rows:
+        raise SubmissionError("wrong_row_count", f"{filename} has a header but no rows; write one row per id")
+    return header, rows
+
+
+def _check_columns(header: list[str], spec: GradingSpec, filename: str) -> dict[str, int]:
+    """The position of each needed column in ``header``; the header must hold exactly those."""
+    expected = [spec.id_column, *spec.prediction_columns]
+    found = f"expected the columns {','.join(expected)}, found {','.join(header)}"
+    missing = [name for name in expected if name not in header]
+    if missing:
+        hints = [f"{name!r} is there as {other!r}" for name in missing for other in header
+                 if other != name and other.lower() == name.lower()]
+        hint = f" (names are case-sensitive: {'; '.join(hints)})" if hints else ""
+        raise SubmissionError("missing_columns", f"{filename} lacks {_columns_named(missing)}; {found}{hint}")
+    duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
+    if duplicates:
+        raise SubmissionError("extra_columns", f"{filename} repeats {_columns_named(duplicates)}; {found}")
+    extra = [name for name in header if name not in expected]
+    if extra:
+        index_like = any(name == "" or name.startswith("Unnamed") for name in extra)
+        hint = "; an unnamed first column is the DataFrame index: use to_csv(..., index=False)" if index_like else ""
+        raise SubmissionError("extra_columns", f"{filename} has {_columns_named(extra, 'extra ')}; {found}{hint}")
+    return {name: header.index(name) for name in expected}
+
+
+def _check_ids(submitted: pd.Series, keys: pd.Series, expected_keys: pd.Series, filename: str) -> None:
+    """One row per expected id; the code names the first problem: duplicates, unknown ids, missing ids."""
+    repeated = keys[keys.duplicated(keep=False)]
+    unknown = ~keys.isin(expected_keys)
+    missing = expected_keys[~expected_keys.isin(keys)]
+    if repeated.empty and not unknown.any() and missing.empty:
+        return
+    parts = [f"{filename} has {_count(len(keys), 'row')}, expected {len(expected_keys)} (one per id in test.csv)"]
+    if not repeated.empty:
+        counts = repeated.value_counts(sort=False)
+        # Show each id as the agent wrote it (its first spelling).
+        written = submitted[repeated.drop_duplicates().index[:_SHOWN]]
+        shown = [f"{_show(text)} ({counts[key]} times)" for text, key in zip(written, counts.index, strict=False)]
+        parts.append(f"ids that appear more than once: {_sample(shown, total=len(counts))}")
+    if unknown.any():
+        first = keys[unknown].drop_duplicates().index
+        parts.append(f"ids not in test.csv: {_sample([_show(submitted[i]) for i in first[:_SHOWN]], len(first))}")
+    if not missing.empty:
+        parts.append(f"missing ids: {_sample(missing.iloc[:_SHOWN].tolist(), total=len(missing))}")
+    code = "duplicate_ids" if not repeated.empty else "extra_ids" if unknown.any() else "missing_ids"
+    raise SubmissionError(code, "; ".join(parts))
+
+
+def _predictions(cells: pd.Series, ids: pd.Series, column: str, spec: GradingSpec) -> pd.Series:
+    """The checked values of one prediction column, aligned with ``ids``."""
+    if spec.prediction_kind is PredictionKind.LABEL:
+        return _label_predictions(cells, ids, column, spec.labels)
+    missing = cells.str.lower().isin(_NA_TOKENS).to_numpy()
+    _fail_on(missing, ids, "nan", f"column {column!r} is empty or NaN", "every row needs a prediction")
+    values = pd.to_numeric(cells, errors="coerce").astype(float)
+    array = values.to_numpy()
+    # Every NaN left is text that is not a number: the NaN spellings were caught above.
+    _fail_on(np.isnan(array), ids, "non_numeric", f"column {column!r} has values that are not numbers",
+             "write plain numbers like 0.25", cells)
+    if spec.prediction_kind is PredictionKind.PROBABILITY:
+        _fail_on((array < 0) | (array > 1), ids, "out_of_range",
+                 f"column {column!r} holds probabilities, which must be in [0, 1]", "clip them to [0, 1]", cells)
+    _fail_on(np.isinf(array), ids, "infinite", f"column {column!r} has infinite values",
+             "predictions must be finite numbers", cells)
+    if spec.metric == "rmsle":
+        _fail_on(array < 0, ids, "negative_values", f"column {column!r} has negative values",
+                 "rmsle takes log(1 + prediction), so predictions must be >= 0: clip them at 0", cells)
+    return values
+
+
+def _label_predictions(cells: pd.Series, ids: pd.Series, column: str, labels: tuple[Label, ...] | None) -> pd.Series:
+    """Labels as the ``labels``' own values (``"1.0"`` is label ``1``), or stripped strings without labels."""
+    na = cells.str.lower().isin(_NA_TOKENS).to_numpy()
+    if labels is None:
+        _fail_on(na, ids, "nan", f"column {column!r} is empty or NaN", "every row needs a label")
+        return cells
+    numeric = all(not isinstance(label, str) for label in labels)
+    lookup = {_key(label, numeric): label for label in labels}
+    keys = _keys(cells, numeric)
+    unknown = ~keys.isin(list(lookup)).to_numpy()
+    _fail_on(unknown & na, ids, "nan", f"column {column!r} is empty or NaN", "every row needs a label")
+    _fail_on(unknown, ids, "bad_labels", f"column {column!r} has values that are not labels",
+             f"the labels are: {', '.join(map(str, labels))}", cells)
+    return keys.map(lookup).astype(object).infer_objects()
+
+
+def _fail_on(
+    bad: NDArray[np.bool_], ids: pd.Series, code: str, what: str, advice: str, cells: pd.Series | None = None
+) -> None:
+    """Raise ``code`` when any row is ``bad``, naming the ids (and the values) of the first few."""
+    rows = np.flatnonzero(bad)
+    if not len(rows):
+        return
+    first = rows[:_SHOWN].tolist()
+    if cells is None:
+        where = f"{'id' if len(rows) == 1 else 'ids'} {_sample([str(ids[i]) for i in first], total=len(rows))}"
+    else:
+        where = _sample([f"id {ids[i]}: {cells[i]!r}" for i in first], total=len(rows))
+    raise SubmissionError(code, f"{what}: {len(rows)} of {_count(len(ids), 'row')} ({where}); {advice}")
+
+
+def _columns_named(names: Sequence[str], adjective: str = "") -> str:
+    """``the column 'a'`` or ``the columns 'a', 'b'`` (``adjective`` goes before "column")."""
+    noun = "column " if len(names) == 1 else "columns "
+    return f"the {adjective}{noun}" + ", ".join(repr(name) for name in names)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _show(value: str) -> str:
+    """A value written by the agent, made readable in a message (empty shown, long cut)."""
+    if not value:
+        return "'' (empty)"
+    return value if len(value) <= 40 else value[:37] + "..."
+
+
+def _sample(items: Sequence[str], total: int | None = None) -> str:
+    """The first few items, and how many there are in all when some are left out."""
+    total = len(items) if total is None else total
+    shown = ", ".join(items[:_SHOWN])
+    return shown if total <= _SHOWN else f"{shown}, ... ({total} in all)"
+
+
+# --------------------------------------------------------------------------- the score
+
+
+def score_submission(
+    spec: GradingSpec,
+    submission: pd.DataFrame,
+    answers: pd.DataFrame,
+    custom: CustomGrader | None = None,
+) -> float:
+    """The score of ``submission`` (from ``read_submission``) against ``answers``, aligned with it.
+
+    ``custom`` is the task's ``grade(submission, answers)``: used, on copies of both frames, when
+    the metric is ``"custom"`` and only then. Raises SubmissionError ``"grader"`` when the score is
+    not a finite number; exceptions raised by ``custom`` itself propagate unchanged.
+    """
+    if spec.answer_column not in answers.columns or spec.id_column not in answers.columns:
+        raise TaskFormatError(f"the answers need the columns {spec.id_column!r} and {spec.answer_column!r}")
+    _check_aligned(spec, submission, answers)
+    if spec.metric == CUSTOM:
+        if custom is None:
+            raise TaskFormatError("metric = 'custom' needs grade.py with grade(submission, answers) -> float")
+        value: object = custom(submission.copy(), answers.copy())
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise TaskFormatError(f"grade.py's grade() returned {value!r}, not a number")
+    else:
+        if custom is not None:
+            raise TaskFormatError(f"grade.py is only used with metric = 'custom', not {spec.metric!r}")
+        y_true, y_pred = _arrays(spec, submission, answers)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow shows as a non-finite score below
+            value = get_metric(spec.metric).fn(y_true, y_pred)
+    score = float(value)
+    if not math.isfinite(score):
+        raise SubmissionError(
+            "grader", f"the score ({spec.metric}) is {score}, not a finite number; look for extreme predictions"
+        )
+    return score
+
+
+def _check_aligned(spec: GradingSpec, submission: pd.DataFrame, answers: pd.DataFrame) -> None:
+    ours, theirs = submission[spec.id_column], answers[spec.id_column]
+    if len(ours) == len(theirs) and np.array_equal(ours.to_numpy(), theirs.to_numpy()):
+        return  # read_submission's frame holds the answers' own ids
+    numeric = _is_numeric(theirs)
+    if len(ours) != len(theirs) or not _keys(ours, numeric).reset_index(drop=True).equals(
+        _keys(theirs, numeric).reset_index(drop=True)
+    ):
+        raise ValueError("submission and answers are not aligned: read it with expected_ids=answers[id_column]")
+
+
+def _arrays(
+    spec: GradingSpec, submission: pd.DataFrame, answers: pd.DataFrame
+) -> tuple[NDArray[np.generic], NDArray[np.generic]]:
+    """``(y_true, y_pred)`` in the form the metric takes (see ``_metrics``)."""
+    truth = answers[spec.answer_column].reset_index(drop=True)
+    if truth.isna().any():
+        raise TaskFormatError(f"the answers' {spec.answer_column} column has missing values")
+    predictions = submission[spec.prediction_columns[0]].reset_index(drop=True)
+    if spec.prediction_kind is PredictionKind.VALUE or spec.metric == "qwk":
+        ids = submission[spec.id_column].reset_index(drop=True)
+        return _floats(truth), _prediction_floats(predictions, ids, spec.metric)
+    if spec.prediction_kind is PredictionKind.LABEL:
+        # Compare keys, not raw values: the prediction "1" (or 1.0) is the answer 1.
+        numeric = _is_numeric(truth)
+        return _keys(truth, numeric).to_numpy(dtype=object), _keys(predictions, numeric).to_numpy(dtype=object)
+    if spec.multiclass:
+        return _class_indices(truth, spec), submission[list(spec.prediction_columns)].to_numpy(dtype=float)
+    return _binary_truth(truth, spec), predictions.to_numpy(dtype=float)
+
+
+def _floats(truth: pd.Series) -> NDArray[np.float64]:
+    try:
+        return pd.to_numeric(truth).to_numpy(dtype=float)  # type: ignore[no-any-return]
+    except (ValueError, TypeError):
+        raise TaskFormatError(f"the answers' {truth.name} column must hold numbers for this metric") from None
+
+
+def _prediction_floats(predictions: pd.Series, ids: pd.Series, metric: str) -> NDArray[np.float64]:
+    """Predictions as floats; SubmissionError ``non_numeric`` (e.g. a qwk rating ``"high"``) otherwise."""
+    values = pd.to_numeric(predictions, errors="coerce").to_numpy(dtype=float)
+    _fail_on(np.isnan(values), ids, "non_numeric", f"column {predictions.name!r} has values that are not numbers",
+             f"{metric} grades numeric ratings", predictions.astype(str))
+    return values  # type: ignore[no-any-return]
+
+
+def _class_indices(truth: pd.Series, spec: GradingSpec) -> NDArray[np.int64]:
+    """Each answer's position among ``labels`` (the prediction columns' classes)."""
+    assert spec.labels is not None  # from_table: multi-class probabilities have labels
+    numeric = _is_numeric(truth)
+    position = {_key(label, numeric): index for index, label in enumerate(spec.labels)}
+    keys = _keys(truth, numeric)
+    unknown = keys[~keys.isin(list(position))].unique().tolist()
+    if unknown:
+        raise TaskFormatError(f"the answers hold classes that are not among labels: {_sample(sorted(unknown))}")
+    return keys.map(position).to_numpy(dtype=np.int64)  # type: ignore[no-any-return]
+
+
+def _binary_truth(truth: pd.Series, spec: GradingSpec) -> NDArray[np.int64]:
+    """The answers as 0/1: ``labels[1]`` is the positive class, or the answers already are 0/1."""
+    if pd.api.types.is_bool_dtype(truth):
+        truth = truth.astype(int)
+    numeric = _is_numeric(truth)
+    negative, positive = ("0", "1") if spec.labels is None else (_key(label, numeric) for label in spec.labels)
+    keys = _keys(truth, numeric)
+    unknown = keys[~keys.isin([negative, positive])].unique().tolist()
+    if unknown:
+        raise TaskFormatError(
+            f"binary answers must be {negative} or {positive} (set labels = [negative, positive]), "
+            f"found {_sample(sorted(unknown))}"
+        )
+    return (keys == positive).to_numpy(dtype=np.int64)  # type: ignore[no-any-return]

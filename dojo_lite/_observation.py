@@ -1,0 +1,101 @@
+"""What an action gives back: a status, feedback text for an LLM, structured data for programs."""
+
+from __future__ import annotations
+
+import enum
+import json
+from typing import Any
+
+import attrs
+import gymnasium
+
+__all__ = ["Status", "Observation", "ObservationSpace", "ActionSpace", "ACTIONS", "INFO_TOPICS"]
+
+ACTIONS = ("request_info", "validate_code", "execute_code", "get_history", "reset")
+INFO_TOPICS = ("overview", "data", "submission", "metric", "limits")
+
+
+class Status(enum.Enum):
+    """How an action went. Only ``OK`` means the action did what was asked."""
+
+    OK = "ok"
+    CODE_ERROR = "code_error"                # syntax error, exception, non-zero exit, timeout, memory, output flood
+    SUBMISSION_ERROR = "submission_error"    # the code ran; submission.csv is missing or malformed
+    INVALID_ACTION = "invalid_action"        # not an action this environment knows, or a bad argument
+    SANDBOX_ERROR = "sandbox_error"          # the sandbox failed (not the agent's fault); try again
+    BUDGET_EXHAUSTED = "budget_exhausted"    # the episode's step or time budget is spent
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+@attrs.frozen
+class Observation:
+    """One observation: ``action`` answered, ``status``, ``feedback`` (text for an agent to
+    read: what happened, output tails, the traceback, what to fix) and ``data`` (the same facts
+    as JSON-able values, for programs)."""
+
+    action: str
+    status: Status
+    feedback: str
+    data: dict[str, Any] = attrs.field(factory=dict, converter=_jsonable)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The form Gymnasium's ``step``/``reset`` return: a fresh dict of plain values each call."""
+        return {"action": self.action, "status": self.status.value, "feedback": self.feedback,
+                "data": _jsonable(self.data)}
+
+
+class _Text(gymnasium.spaces.Space[str]):
+    """Any string up to ``max_length`` characters (Gymnasium's ``Text`` only takes a charset)."""
+
+    def __init__(self, max_length: int = 1 << 20) -> None:
+        super().__init__(dtype=None)
+        self.max_length = max_length
+
+    def contains(self, x: Any) -> bool:
+        return isinstance(x, str) and len(x) <= self.max_length
+
+    def sample(self, mask: Any = None, probability: Any = None) -> str:
+        return ""
+
+
+class _Mapping(gymnasium.spaces.Space[dict[str, Any]]):
+    """Any JSON-able mapping (the structured part of an observation)."""
+
+    def __init__(self) -> None:
+        super().__init__(dtype=None)
+
+    def contains(self, x: Any) -> bool:
+        return isinstance(x, dict)
+
+    def sample(self, mask: Any = None, probability: Any = None) -> dict[str, Any]:
+        return {}
+
+
+class ObservationSpace(gymnasium.spaces.Dict):
+    """``{"action": str, "status": str, "feedback": str, "data": dict}``."""
+
+    def __init__(self) -> None:
+        super().__init__({"action": _Text(64), "status": _Text(64), "feedback": _Text(), "data": _Mapping()})
+
+
+class ActionSpace(gymnasium.spaces.Space[dict[str, Any]]):
+    """Actions are dicts, ``{"action": NAME, ...}``, or the same as a JSON string.
+
+    ``contains`` accepts any dict or string: a malformed action is not refused here but answered
+    with an ``invalid_action`` observation.  ``sample`` draws only actions that need no code
+    (``request_info`` with a topic, ``get_history``): code comes from the agent.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        super().__init__(dtype=None, seed=seed)
+
+    def contains(self, x: Any) -> bool:
+        return isinstance(x, dict | str)
+
+    def sample(self, mask: Any = None, probability: Any = None) -> dict[str, Any]:
+        choices: list[dict[str, Any]] = [{"action": "request_info", "topic": t} for t in INFO_TOPICS]
+        choices.append({"action": "get_history"})
+        return dict(choices[int(self.np_random.integers(len(choices)))])

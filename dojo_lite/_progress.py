@@ -1,0 +1,85 @@
+"""The live progress display of ``dojo-lite run`` and its closing summary table."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from typing import Any, TextIO
+
+from ._agents import Agent, EpisodeResult
+
+__all__ = ["Progress", "summary_table"]
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
+
+
+class Progress:
+    """One line per step; on a terminal, a ticking line while a step runs."""
+
+    def __init__(self, stream: TextIO, task: str, agent: str) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self.step = 0
+        self.started = time.monotonic()
+        self.current = ""
+        self._ticker: asyncio.Task[None] | None = None
+        print(f"task {task}, agent {agent}", file=stream, flush=True)
+
+    def watch(self, agent: Agent) -> Agent:
+        """``agent``, reporting each action it chooses as it starts."""
+
+        async def watched(obs: dict[str, Any], info: dict[str, Any]) -> Any:
+            action = agent(obs, info)
+            if inspect.isawaitable(action):
+                action = await action
+            if isinstance(action, dict):
+                self._begin(str(action.get("action")))
+            return action
+
+        return watched
+
+    def _begin(self, action: str) -> None:
+        self.step += 1
+        self.current, self.started = action, time.monotonic()
+        if self.live:
+            self._ticker = asyncio.ensure_future(self._tick())
+
+    async def _tick(self) -> None:
+        while True:
+            elapsed = time.monotonic() - self.started
+            self.stream.write(f"\r  step {self.step:>2} {self.current:<14} running {elapsed:5.1f} s")
+            self.stream.flush()
+            await asyncio.sleep(0.2)
+
+    def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+            self.stream.write("\r\033[K")
+
+    def step_done(self, obs: dict[str, Any], reward: float, info: dict[str, Any]) -> None:
+        self.stop()
+        elapsed = time.monotonic() - self.started
+        score = f" score={_fmt(info.get('score'))} position={_fmt(info.get('position_score'), 3)}" \
+                f" medal={info.get('medal')}" if info.get("score") is not None else ""
+        print(f"  step {self.step:>2} {obs['action']:<14} {obs['status']:<17} {elapsed:6.1f} s{score}",
+              file=self.stream, flush=True)
+
+
+def summary_table(result: EpisodeResult) -> str:
+    """The steps of an episode as a table, then the best it reached."""
+    header = f"{'step':>4}  {'action':<14} {'status':<17} {'score':>10} {'position':>8} {'medal':<7} {'reward':>7}"
+    lines = [header, "-" * len(header)]
+    for h in result.steps:
+        lines.append(f"{h['step']:>4}  {h['action']:<14} {h['status']:<17} {_fmt(h['score']):>10} "
+                     f"{_fmt(h['position_score'], 3):>8} {h['medal'] or '-':<7} {_fmt(h['reward'], 3):>7}")
+    lines.append(f"best score {_fmt(result.best_score)}, position score {_fmt(result.best_position_score, 3)}, "
+                 f"medal {result.medal}" + (" (budget spent)" if result.truncated else ""))
+    if result.trajectory:
+        lines.append(f"trajectory: {result.trajectory}")
+    return "\n".join(lines)

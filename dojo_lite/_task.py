@@ -1,0 +1,320 @@
+"""Tasks: folders with ``task.toml``, found on a search path, with data prepared once and cached.
+
+The format is documented in ``tasks/README.md``.  A task's ``prepare.py`` runs here, in the
+trusted controller, never in a jail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.metadata
+import importlib.resources
+import importlib.util
+import logging
+import os
+import re
+import shutil
+import tomllib
+import traceback
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pandas as pd
+
+import sandbox
+
+from . import recipes
+from ._errors import PrepareError, TaskFormatError, TaskNotFound
+from ._grading import GradingSpec
+from ._scores import Leaderboard
+
+__all__ = ["Budget", "PreparedData", "Task", "Variant", "find_task", "list_tasks", "search_path", "cache_root"]
+
+_log = logging.getLogger("dojo_lite")
+TASKS_ENV = "DOJO_LITE_TASKS"
+CACHE_ENV = "DOJO_LITE_CACHE"
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*/[a-z0-9][a-z0-9._-]*$")
+_DOMAINS = ("tabular", "vision", "nlp", "timeseries")
+_KNOWN_KEYS = {"id", "title", "domain", "version", "preload", "requires", "grading", "budget", "limits",
+               "validate", "leaderboard"}
+
+Variant = str  # "full" | "micro"
+_LIMITS = sandbox.Limits(timeout=300, memory="4G", cpus=1)
+_VALIDATE_LIMITS = sandbox.Limits(timeout=60, memory="2G", cpus=1)
+VARIANTS = ("full", "micro")
+
+
+@attrs.frozen
+class Budget:
+    """What one episode may spend before it is truncated."""
+
+    steps: int = 20
+    seconds: float = 3600.0
+
+
+@attrs.frozen
+class PreparedData:
+    """One variant of a task's data on disk: ``public`` (agents see it) and ``private`` (answers)."""
+
+    variant: Variant
+    public: Path
+    private: Path
+
+    def answers(self) -> pd.DataFrame:
+        """``private/answers.csv``: the id column and the answer column."""
+        return pd.read_csv(self.private / "answers.csv")
+
+
+def cache_root() -> Path:
+    """Where prepared data lives: ``$DOJO_LITE_CACHE``, else ``$XDG_CACHE_HOME/dojo_lite``,
+    else ``~/.cache/dojo_lite``."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser().resolve()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return (Path(base) / "dojo_lite").resolve()
+
+
+def builtin_root() -> Path:
+    """The folder of the built-in tasks (the ``dojo_lite_tasks`` package)."""
+    return Path(str(importlib.resources.files("dojo_lite_tasks")))
+
+
+def search_path(extra: Sequence[str | os.PathLike[str]] = ()) -> list[Path]:
+    """Task roots, first match wins: ``extra``, then ``$DOJO_LITE_TASKS`` (``:``-separated),
+    then the built-in tasks."""
+    env = [p for p in os.environ.get(TASKS_ENV, "").split(os.pathsep) if p]
+    roots = [Path(p).expanduser().resolve() for p in (*extra, *env)]
+    return [*roots, builtin_root()]
+
+
+def list_tasks(extra: Sequence[str | os.PathLike[str]] = ()) -> list[Task]:
+    """Every task on the search path, sorted by id (a task id found twice: the first wins).
+
+    A folder that breaks the format is left out with a logged warning (``find_task`` on it
+    raises the error)."""
+    found: dict[str, Task] = {}
+    for root in search_path(extra):
+        for toml in sorted(root.glob("*/*/task.toml")):
+            try:
+                task = Task.load(toml.parent)
+            except TaskFormatError as exc:
+                _log.warning("skipping task folder %s: %s", toml.parent, exc)
+                continue
+            found.setdefault(task.id, task)
+    return [found[key] for key in sorted(found)]
+
+
+def find_task(task_id: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Task:
+    """The task ``task_id`` (``domain/name``) from the search path.
+
+    Raises :class:`TaskNotFound` (with the ids that exist) if it is nowhere.
+    """
+    for root in search_path(extra):
+        if _ID.match(task_id) and (root / task_id / "task.toml").is_file():
+            return Task.load(root / task_id)
+    known = ", ".join(t.id for t in list_tasks(extra)) or "none"
+    raise TaskNotFound(f"no task {task_id!r} on the task path (known: {known})")
+
+
+def _limits(table: dict[str, Any], where: str, default: sandbox.Limits) -> sandbox.Limits:
+    try:
+        return attrs.evolve(default, **table)
+    except (TypeError, ValueError, sandbox.ConfigError) as exc:
+        raise TaskFormatError(f"{where}: bad limits {table!r}: {exc}") from exc
+
+
+def _table(data: dict[str, Any], key: str, where: Path) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise TaskFormatError(f"{where}: [{key}] must be a table")
+    return value
+
+
+@attrs.frozen
+class Task:
+    """A task: what agents must do, how it is graded, what an episode may spend.
+
+    Load one with :func:`find_task` or :meth:`Task.load`.  :meth:`prepare` builds (or finds in
+    the cache) a variant of its data: ``"full"`` for ``execute_code``, ``"micro"`` (same schema,
+    a few hundred rows) for ``validate_code``.
+    """
+
+    id: str
+    title: str
+    domain: str
+    version: int
+    path: Path
+    grading: GradingSpec
+    preload: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    budget: Budget = Budget()
+    limits: sandbox.Limits = _LIMITS
+    validate_limits: sandbox.Limits = _VALIDATE_LIMITS
+    provenance: str = ""
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str]) -> Task:
+        """Read ``folder/task.toml``; raises :class:`TaskFormatError` on anything off-format."""
+        path = Path(folder).resolve()
+        toml = path / "task.toml"
+        try:
+            data = tomllib.loads(toml.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise TaskFormatError(f"{toml}: {exc}") from exc
+        unknown = set(data) - _KNOWN_KEYS
+        if unknown:
+            raise TaskFormatError(f"{toml}: unknown keys {sorted(unknown)}")
+        return cls._from_data(data, path, toml)
+
+    @classmethod
+    def _from_data(cls, data: dict[str, Any], path: Path, toml: Path) -> Task:
+        task_id = data.get("id")
+        if not isinstance(task_id, str) or not _ID.match(task_id):
+            raise TaskFormatError(f"{toml}: id must look like 'domain/name', got {task_id!r}")
+        if tuple(path.parts[-2:]) != tuple(task_id.split("/")):
+            raise TaskFormatError(f"{toml}: id {task_id!r} does not match the folder {path.parts[-2:]}")
+        if data.get("domain") not in _DOMAINS or task_id.split("/")[0] != data.get("domain"):
+            raise TaskFormatError(f"{toml}: domain must be one of {_DOMAINS} and the id's first part")
+        for name in ("description.md", "prepare.py"):
+            if not (path / name).is_file():
+                raise TaskFormatError(f"{path}: missing {name}")
+        limits = _table(data, "limits", toml)
+        validate = {"memory": limits.get("memory", "2G"), "cpus": limits.get("cpus", 1),
+                    **_table(data, "validate", toml)}
+        budget = _table(data, "budget", toml)
+        return cls(
+            id=task_id,
+            title=str(data.get("title", task_id)),
+            domain=data["domain"],
+            version=int(data.get("version", 1)),
+            path=path,
+            grading=GradingSpec.from_table(_table(data, "grading", toml)),
+            preload=tuple(data.get("preload", ())),
+            requires=tuple(data.get("requires", ())),
+            budget=Budget(steps=int(budget.get("steps", 20)), seconds=float(budget.get("seconds", 3600))),
+            limits=_limits(limits, f"{toml} [limits]", _LIMITS),
+            validate_limits=_limits(validate, f"{toml} [validate]", _VALIDATE_LIMITS),
+            provenance=str(_table(data, "leaderboard", toml).get("provenance", "")),
+        )
+
+    # ------------------------------------------------------------ files agents never see
+
+    @property
+    def description(self) -> str:
+        """``description.md``: what a competition page would say."""
+        return (self.path / "description.md").read_text(encoding="utf-8")
+
+    def leaderboard(self) -> Leaderboard | None:
+        """The task's leaderboard, or None if it has no ``leaderboard.csv`` yet."""
+        path = self.path / "leaderboard.csv"
+        return Leaderboard.read(path, self.grading.direction) if path.is_file() else None
+
+    def solution(self, name: str) -> str:
+        """The source of ``solutions/<name>.py`` (e.g. ``simple``, ``reference``)."""
+        path = self.path / "solutions" / f"{name}.py"
+        if not path.is_file():
+            raise TaskNotFound(f"task {self.id} has no solution {name!r}")
+        return path.read_text(encoding="utf-8")
+
+    # ------------------------------------------------------------ data
+
+    def fingerprint(self) -> str:
+        """A hash of everything the prepared data depends on: the task's version, its
+        ``task.toml`` and ``prepare.py``, the recipe helpers, and its data packages' versions."""
+        digest = hashlib.sha256(f"v{self.version}".encode())
+        for file in (self.path / "task.toml", self.path / "prepare.py", Path(recipes.__file__)):
+            digest.update(file.read_bytes())
+        for package in sorted(self.requires):
+            with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+                digest.update(f"{package}=={importlib.metadata.version(package)}".encode())
+        return digest.hexdigest()[:16]
+
+    def data_dir(self, cache: Path | None = None) -> Path:
+        """Where this version of the task's prepared data lives."""
+        return (cache or cache_root()) / self.id.replace("/", "--") / self.fingerprint()
+
+    def prepare(self, variant: Variant = "full", cache: Path | None = None) -> PreparedData:
+        """The prepared ``variant`` of the data, built by ``prepare.py`` on first use.
+
+        Safe to call from many processes at once (a file lock); raises :class:`PrepareError`
+        if ``prepare.py`` fails or writes the wrong files.
+        """
+        if variant not in VARIANTS:
+            raise PrepareError(f"unknown variant {variant!r}: want one of {VARIANTS}")
+        root = self.data_dir(cache)
+        done = PreparedData(variant, root / variant / "public", root / variant / "private")
+        if (root / variant / ".complete").exists():
+            return done
+        root.mkdir(parents=True, exist_ok=True)
+        with _locked(root / ".lock"):
+            if not (root / variant / ".complete").exists():
+                self._build(root / variant)
+        return done
+
+    def _build(self, target: Path) -> None:
+        staging = target.with_name(target.name + ".staging")
+        shutil.rmtree(staging, ignore_errors=True)
+        public, private = staging / "public", staging / "private"
+        public.mkdir(parents=True)
+        private.mkdir(mode=0o700)
+        try:
+            self._prepare_function()(public, private, target.name)
+        except Exception as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise PrepareError(f"{self.id}: prepare.py failed for {target.name}:\n{traceback.format_exc()}") from exc
+        self._check_prepared(PreparedData(target.name, public, private))
+        _publish(public)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+        (target / ".complete").touch()
+
+    def _prepare_function(self) -> Any:
+        return self._function("prepare.py", "prepare")
+
+    def custom_grader(self) -> Any:
+        """``grade(submission, answers) -> float`` from the task's ``grade.py``, or None."""
+        return self._function("grade.py", "grade") if (self.path / "grade.py").is_file() else None
+
+    def _function(self, filename: str, name: str) -> Any:
+        module_name = f"dojo_lite_task_{re.sub(r'[^a-z0-9]', '_', self.id)}_{filename[:-3]}"
+        spec = importlib.util.spec_from_file_location(module_name, self.path / filename)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        if not callable(getattr(module, name, None)):
+            raise TaskFormatError(f"{self.path / filename} defines no {name}()")
+        return getattr(module, name)
+
+    def _check_prepared(self, data: PreparedData) -> None:
+        spec = self.grading
+        for needed in (data.public / "sample_submission.csv", data.private / "answers.csv"):
+            if not needed.is_file():
+                raise PrepareError(f"{self.id}: prepare.py did not write {needed.name}")
+        answers = data.answers()
+        if list(answers.columns) != [spec.id_column, spec.answer_column]:
+            raise PrepareError(f"{self.id}: answers.csv has columns {list(answers.columns)}, "
+                               f"want {[spec.id_column, spec.answer_column]}")
+        sample = pd.read_csv(data.public / "sample_submission.csv", nrows=0)
+        if list(sample.columns) != [spec.id_column, *spec.prediction_columns]:
+            raise PrepareError(f"{self.id}: sample_submission.csv has columns {list(sample.columns)}")
+
+
+def _publish(public: Path) -> None:
+    """Agents run as another user: public data must be readable by all, and nothing more."""
+    public.chmod(0o755)
+    for path in public.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,98 @@
+"""Trajectories: one JSON-lines file per episode, and replaying one.
+
+Line 1 is ``{"type": "episode", ...}`` (task, version, data fingerprint, episode id, seed),
+then one ``{"type": "step", ...}`` per action (the action with its code, the observation, the
+reward, ``truncated``, ``info``, the start time and the wall seconds it took), and, when the
+episode ended cleanly, ``{"type": "end", ...}`` with the best scores.  Each line is flushed as it
+is written, so a crashed or cancelled episode keeps what it did.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from ._task import Task
+
+__all__ = ["Trajectory", "TrajectoryWriter", "read_trajectory"]
+
+
+def _now(ts: float | None = None) -> str:
+    moment = datetime.datetime.fromtimestamp(ts, datetime.UTC) if ts else datetime.datetime.now(datetime.UTC)
+    return moment.isoformat(timespec="milliseconds")
+
+
+@attrs.define
+class TrajectoryWriter:
+    """Appends an episode's records to its file."""
+
+    path: Path
+    handle: IO[str]
+
+    @classmethod
+    def open(cls, directory: str | os.PathLike[str], task: Task, episode_id: str, seed: int | None) -> TrajectoryWriter:
+        path = Path(directory) / task.id.replace("/", "--") / f"{episode_id}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = cls(path, path.open("x", encoding="utf-8"))
+        writer._write({"type": "episode", "task": task.id, "task_version": task.version,
+                       "fingerprint": task.fingerprint(), "episode_id": episode_id, "seed": seed,
+                       "created": _now()})
+        return writer
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self.handle.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
+        self.handle.flush()
+
+    def step(self, *, action: Any, observation: dict[str, Any], reward: float, truncated: bool,
+             info: dict[str, Any], started: float, wall_s: float) -> None:
+        self._write({"type": "step", "step": info.get("step"), "time": _now(started), "wall_s": round(wall_s, 4),
+                     "action": action, "observation": observation, "reward": reward,
+                     "terminated": False, "truncated": truncated, "info": info})
+
+    def close(self, summary: dict[str, Any]) -> None:
+        if not self.handle.closed:
+            self._write({"type": "end", "time": _now(), **summary})
+            self.handle.close()
+
+
+@attrs.frozen
+class Trajectory:
+    """A trajectory file, read back: its header, its steps and (if it ended cleanly) its end."""
+
+    header: dict[str, Any]
+    steps: tuple[dict[str, Any], ...]
+    end: dict[str, Any] | None
+
+    @property
+    def actions(self) -> list[Any]:
+        return [step["action"] for step in self.steps]
+
+    @property
+    def scores(self) -> list[float | None]:
+        return [step["info"].get("score") for step in self.steps]
+
+
+def read_trajectory(path: str | os.PathLike[str]) -> Trajectory:
+    """Read a trajectory file (a torn last line, from a crash, is ignored)."""
+    header: dict[str, Any] = {}
+    steps: list[dict[str, Any]] = []
+    end = None
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        kind = record.get("type")
+        if kind == "episode":
+            header = record
+        elif kind == "step":
+            steps.append(record)
+        elif kind == "end":
+            end = record
+    return Trajectory(header, tuple(steps), end)
