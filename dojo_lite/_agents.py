@@ -19,11 +19,19 @@ from ._errors import DojoError
 from ._task import Task
 from ._trajectory import read_trajectory
 
-__all__ = ["Agent", "EpisodeResult", "ScriptedAgent", "baseline_agent", "script_agent", "replay_agent",
-           "make_agent", "run_episode"]
+__all__ = [
+    "Agent",
+    "EpisodeResult",
+    "ScriptedAgent",
+    "baseline_agent",
+    "make_agent",
+    "replay_agent",
+    "run_episode",
+    "script_agent",
+]
 
 Action = dict[str, Any]
-Agent = Callable[[dict[str, Any], dict[str, Any]], "Action | None | Awaitable[Action | None]"]
+Agent = Callable[[dict[str, Any], dict[str, Any]], "Action | Awaitable[Action | None] | None"]
 
 
 @attrs.define

@@ -26,7 +26,7 @@ from ._scores import Grade, Medal, grade_score
 from ._task import PreparedData, Task, find_task
 from ._trajectory import TrajectoryWriter
 
-__all__ = ["DojoEnv", "task_pool", "RewardFn"]
+__all__ = ["DojoEnv", "RewardFn", "task_pool"]
 
 DATA_INSIDE = "/data"          # where a pool shows the task's public data: /data/full, /data/micro
 SOLUTION_FILE = "solution.py"  # the name agent code runs under (tracebacks show it)
@@ -107,8 +107,9 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
 
     Code runs in the work dir with the data under ``./input/`` and must write
     ``./submission.csv``.  ``variant="micro"`` makes ``execute_code`` run and grade on the micro
-    data too (fast rollouts; its scores are not comparable with the leaderboard's).  ``areset``/``astep`` are the async twins; use one style per env
-    (the sync methods run an event loop of their own).  ``close()`` stops the sandbox and
+    data too (fast rollouts; its scores are not comparable with the leaderboard's).
+    ``areset``/``astep`` are the async twins; use one style per env (the sync methods run an
+    event loop of their own).  ``close()`` stops the sandbox and
     removes the work dir; every episode leaves a JSON-lines trajectory in ``trajectory_dir``.
     """
 
@@ -154,10 +155,12 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
 
     def reset(self, *, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-        return self._sync(self.areset(seed=seed, options=options))
+        obs, info = self._sync(self.areset(seed=seed, options=options))
+        return obs, info
 
     def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
-        return self._sync(self.astep(action))
+        obs, reward, terminated, truncated, info = self._sync(self.astep(action))
+        return obs, reward, terminated, truncated, info
 
     def render(self) -> str | None:  # type: ignore[override]
         """With ``render_mode="ansi"``: the last observation's feedback."""
@@ -354,7 +357,8 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         if topic == "submission":
             return _feedback.submission_format(task, self._prepared("full"))
         metric = {"metric": spec.metric, "direction": spec.direction.value}
-        return f"Metric: {spec.metric} ({spec.direction.value}: {'higher' if spec.direction.value == 'maximize' else 'lower'} is better).", metric
+        better = "higher" if spec.direction.value == "maximize" else "lower"
+        return f"Metric: {spec.metric} ({spec.direction.value}: {better} is better).", metric
 
     def _limits_topic(self) -> tuple[str, dict[str, Any]]:
         assert self._state is not None
@@ -378,7 +382,9 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
 
     def _history_observation(self) -> Observation:
         history = self.history
-        lines = [f"{h['step']:>3} {h['action']:<14} {h['status']:<17} score={h['score']}" for h in history]
+        lines = [f"{h['step']:>3} {h['action']:<14} {h['status']:<17}"
+                 + (f" score={h['score']:.6g} position_score={h['position_score']}" if h["score"] is not None else "")
+                 for h in history]
         text = "Steps so far:\n" + "\n".join(lines) if lines else "No steps yet."
         return Observation("get_history", Status.OK, text, {"history": history})
 

@@ -103,7 +103,7 @@ def describe_run(result: sandbox.RunResult, where: str) -> str:
     else:
         head = f"Your code failed {where} after {result.wall_s:.1f} s: {result.status.value}. {result.message}".rstrip()
     parts = [head, _stream("stdout", result.stdout), _stream("stderr", result.stderr)]
-    if result.traceback:
+    if result.traceback and result.traceback.strip()[-200:] not in result.stderr.text:
         parts.append(f"--- traceback ---\n{result.traceback.rstrip()[-_TAIL:]}\n")
     if result.status in _HINTS:
         parts.append(_HINTS[result.status])

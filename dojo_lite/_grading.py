@@ -13,14 +13,13 @@ strings.
 from __future__ import annotations
 
 import codecs
-import csv
 import errno
 import io
 import math
 import os
 import stat
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -232,8 +231,8 @@ def _key(value: object, numeric: bool) -> str:
 def _keys(values: pd.Series, numeric: bool) -> pd.Series:
     """``_key`` of each value, vectorised: plain integers (most ids) are already canonical."""
     texts = values.astype(str).str.strip()
-    if not numeric:
-        return texts
+    if not numeric or pd.api.types.is_integer_dtype(values):
+        return texts  # str() of an integer is its key
     canonical = texts.str.fullmatch(_CANONICAL_INT)
     if canonical.all():
         return texts
@@ -267,27 +266,25 @@ def read_submission(
     if not filename or filename in (".", "..") or "/" in filename or "\0" in filename:
         raise ValueError(f"filename must be a plain file name, got {filename!r}")
     text = _decode(_read_bytes(workdir, filename, max_bytes), filename)
-    header, rows = _parse_csv(text, filename)
+    header, body = _parse_csv(text, filename)
     positions = _check_columns(header, spec, filename)
     expected_ids = expected_ids.reset_index(drop=True)
     id_numeric = _is_numeric(expected_ids)
     expected_keys = _keys(expected_ids, id_numeric)
     if expected_keys.duplicated().any():
         raise TaskFormatError(f"the answers' {spec.id_column} column has duplicate ids")
-    submitted = _column(rows, positions[spec.id_column])
-    keys = _keys(submitted, id_numeric)
-    _check_ids(submitted, keys, expected_keys, filename)
-    order = pd.Index(keys).get_indexer(expected_keys)  # the row of each expected id: all are there, once
+    submitted = _column(body, positions[spec.id_column])
+    order = _check_ids(submitted, _keys(submitted, id_numeric), expected_keys, filename)
     frame = pd.DataFrame({spec.id_column: expected_ids.to_numpy()})
     for column in spec.prediction_columns:
-        cells = _column(rows, positions[column]).iloc[order].reset_index(drop=True)
+        cells = _column(body, positions[column]).iloc[order].reset_index(drop=True)
         frame[column] = _predictions(cells, expected_ids, column, spec)
     return frame
 
 
-def _column(rows: list[list[str]], position: int) -> pd.Series:
-    """The stripped cells of one column."""
-    return pd.Series([row[position] for row in rows], dtype=object).astype(str).str.strip()
+def _column(body: pd.DataFrame, position: int) -> pd.Series:
+    """The stripped cells of one column, as Python strings."""
+    return body[position].astype(object).astype(str).str.strip()
 
 
 def _read_bytes(workdir: Path, filename: str, max_bytes: int) -> bytes:
@@ -392,31 +389,24 @@ def _decode(data: bytes, filename: str) -> str:
     return text
 
 
-def _parse_csv(text: str, filename: str) -> tuple[list[str], list[list[str]]]:
-    """The header (stripped names) and the data rows; blank lines are skipped, as pandas does."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header: list[str] | None = None
-    rows: list[list[str]] = []
+def _parse_csv(text: str, filename: str) -> tuple[list[str], pd.DataFrame]:
+    """The header (stripped names) and the data rows, every cell a string; blank lines are skipped.
+
+    A row with more fields than the header is an error; a shorter one gets empty cells (which
+    the checks on values report as empty, by id).
+    """
     try:
-        for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if header is None:
-                header = [name.strip() for name in row]
-            elif len(row) != len(header):
-                raise SubmissionError(
-                    "not_csv",
-                    f"{filename} line {reader.line_num} has {_count(len(row), 'field')} but the header has "
-                    f"{len(header)} ({','.join(header)}); quote values that contain commas",
-                )
-            else:
-                rows.append(row)
-    except csv.Error as error:
-        raise SubmissionError("not_csv", f"{filename} is not valid CSV (line {reader.line_num}): {error}") from None
-    assert header is not None  # the text is not blank, so some row is not
-    if not rows:
+        # header=None: the header is read as a row, so pandas never takes a column for an index.
+        table = pd.read_csv(io.StringIO(text), header=None, dtype=str, na_filter=False, skip_blank_lines=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
+        reason = str(error).strip().removeprefix("Error tokenizing data. C error: ")
+        raise SubmissionError("not_csv", f"{filename} is not valid CSV: {reason}; quote values that contain commas") \
+            from None
+    header = [str(name).strip() for name in table.iloc[0]]
+    body = table.iloc[1:].reset_index(drop=True)
+    if body.empty:
         raise SubmissionError("wrong_row_count", f"{filename} has a header but no rows; write one row per id")
-    return header, rows
+    return header, body
 
 
 def _check_columns(header: list[str], spec: GradingSpec, filename: str) -> dict[str, int]:
@@ -440,26 +430,35 @@ def _check_columns(header: list[str], spec: GradingSpec, filename: str) -> dict[
     return {name: header.index(name) for name in expected}
 
 
-def _check_ids(submitted: pd.Series, keys: pd.Series, expected_keys: pd.Series, filename: str) -> None:
-    """One row per expected id; the code names the first problem: duplicates, unknown ids, missing ids."""
+def _check_ids(submitted: pd.Series, keys: pd.Series, expected_keys: pd.Series, filename: str) -> NDArray[np.intp]:
+    """The row of each expected id, in order; SubmissionError unless there is exactly one row per id.
+
+    The code names the first problem of duplicate ids, unknown ids, missing ids; the message
+    lists all three.
+    """
+    slot = pd.Index(expected_keys).get_indexer(keys)  # each row's expected id, or -1
+    known = slot >= 0
+    counts = np.bincount(slot[known], minlength=len(expected_keys))
     repeated = keys[keys.duplicated(keep=False)]
-    unknown = ~keys.isin(expected_keys)
-    missing = expected_keys[~expected_keys.isin(keys)]
-    if repeated.empty and not unknown.any() and missing.empty:
-        return
+    unknown = keys[~known].drop_duplicates()
+    missing = expected_keys[counts == 0]
+    if repeated.empty and unknown.empty and missing.empty:
+        order = np.empty(len(expected_keys), dtype=np.intp)
+        order[slot] = np.arange(len(keys))
+        return order
     parts = [f"{filename} has {_count(len(keys), 'row')}, expected {len(expected_keys)} (one per id in test.csv)"]
     if not repeated.empty:
-        counts = repeated.value_counts(sort=False)
-        # Show each id as the agent wrote it (its first spelling).
-        written = submitted[repeated.drop_duplicates().index[:_SHOWN]]
-        shown = [f"{_show(text)} ({counts[key]} times)" for text, key in zip(written, counts.index, strict=False)]
-        parts.append(f"ids that appear more than once: {_sample(shown, total=len(counts))}")
-    if unknown.any():
-        first = keys[unknown].drop_duplicates().index
-        parts.append(f"ids not in test.csv: {_sample([_show(submitted[i]) for i in first[:_SHOWN]], len(first))}")
+        times = repeated.value_counts(sort=False)
+        # Show each id as the agent first wrote it.
+        first = repeated.drop_duplicates()
+        shown = [f"{_show(submitted[i])} ({times[key]} times)" for i, key in first.iloc[:_SHOWN].items()]
+        parts.append(f"ids that appear more than once: {_sample(shown, total=len(first))}")
+    if not unknown.empty:
+        shown = [_show(submitted[i]) for i in unknown.index[:_SHOWN]]
+        parts.append(f"ids not in test.csv: {_sample(shown, total=len(unknown))}")
     if not missing.empty:
         parts.append(f"missing ids: {_sample(missing.iloc[:_SHOWN].tolist(), total=len(missing))}")
-    code = "duplicate_ids" if not repeated.empty else "extra_ids" if unknown.any() else "missing_ids"
+    code = "duplicate_ids" if not repeated.empty else "extra_ids" if not unknown.empty else "missing_ids"
     raise SubmissionError(code, "; ".join(parts))
 
 

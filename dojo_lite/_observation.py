@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import gymnasium
 
-__all__ = ["Status", "Observation", "ObservationSpace", "ActionSpace", "ACTIONS", "INFO_TOPICS"]
+__all__ = ["ACTIONS", "INFO_TOPICS", "ActionSpace", "Observation", "ObservationSpace", "Status"]
 
 ACTIONS = ("request_info", "validate_code", "execute_code", "get_history", "reset")
 INFO_TOPICS = ("overview", "data", "submission", "metric", "limits")

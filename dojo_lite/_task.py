@@ -32,7 +32,7 @@ from ._errors import PrepareError, TaskFormatError, TaskNotFound
 from ._grading import GradingSpec
 from ._scores import Leaderboard
 
-__all__ = ["Budget", "PreparedData", "Task", "Variant", "find_task", "list_tasks", "search_path", "cache_root"]
+__all__ = ["Budget", "PreparedData", "Task", "Variant", "cache_root", "find_task", "list_tasks", "search_path"]
 
 _log = logging.getLogger("dojo_lite")
 TASKS_ENV = "DOJO_LITE_TASKS"

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["random_split", "time_split", "sample", "write_csv", "write_task_files"]
+__all__ = ["random_split", "sample", "time_split", "write_csv", "write_task_files"]
 
 
 def random_split(
@@ -23,7 +23,7 @@ def random_split(
         np.flatnonzero((frame[stratify] == value).to_numpy()) for value in sorted(frame[stratify].unique(), key=str)
     ]
     for rows in groups:
-        n_test = int(round(len(rows) * test_fraction))
+        n_test = round(len(rows) * test_fraction)
         test_mask[rng.permutation(rows)[:n_test]] = True
     return frame[~test_mask].reset_index(drop=True), frame[test_mask].reset_index(drop=True)
 

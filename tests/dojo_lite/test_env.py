@@ -37,7 +37,7 @@ def test_reset_gives_the_overview_and_a_fresh_budget(toy_env: DojoEnv) -> None:
 
 def test_request_info_topics(toy_env: DojoEnv) -> None:
     toy_env.reset()
-    obs, reward, _, info = step(toy_env, {"action": "request_info"})
+    obs, reward, _, _ = step(toy_env, {"action": "request_info"})
     assert reward == 0.0 and set(obs["data"]) == {"overview", "data", "submission", "metric", "limits"}
     files = {f["name"]: f for f in obs["data"]["data"]["files"]}
     assert files["train.csv"]["rows"] == 100 and files["test.csv"]["columns"] == {"id": "int64", "x1": "int64",
@@ -226,7 +226,7 @@ def test_async_twins(toy_task: dojo_lite.Task) -> None:
         env = DojoEnv(toy_task)
         try:
             await env.areset(seed=3)
-            _, reward, _, _, info = await env.astep({"action": "execute_code", "code": solution(0.0)})
+            _, reward, _, _, _ = await env.astep({"action": "execute_code", "code": solution(0.0)})
             with pytest.raises(RuntimeError, match="areset/astep"):
                 env.step({"action": "get_history"})
             return reward

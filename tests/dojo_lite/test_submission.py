@@ -228,14 +228,27 @@ def test_latin1_is_not_utf8(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    ("PassengerId,Survived\n1,0\n2,1,5\n3,1\n", "line 3 has 3 fields but the header has 2"),
-    ("PassengerId,Survived\n1,0\n2\n3,1\n", "line 3 has 1 field but the header has 2"),
-    ('PassengerId,Survived\n1,"0\n2,1\n', "not valid CSV"),
-    ('PassengerId,Survived\n1,"0"x\n', "not valid CSV (line 2)"),
+    ("PassengerId,Survived\n1,0\n2,1,5\n3,1\n", "Expected 2 fields in line 3, saw 3"),
+    # One field too many on every row: pandas would otherwise take the first column for an index.
+    ("PassengerId,Survived\n1,0,5\n2,1,5\n3,1,5\n", "Expected 2 fields in line 2, saw 3"),
+    ("PassengerId\n1,0\n", "Expected 1 fields in line 2, saw 2"),
+    ('PassengerId,Survived\n1,"0\n2,1\n', "EOF inside string"),
 ])
 def test_not_csv(tmp_path: Path, titanic: GradingSpec, content: str, message: str) -> None:
     write(tmp_path, content)
-    assert message in rejected(tmp_path, titanic, IDS, "not_csv")
+    text = rejected(tmp_path, titanic, IDS, "not_csv")
+    assert text.startswith("submission.csv is not valid CSV: ") and message in text
+
+
+def test_a_short_row_has_empty_cells(tmp_path: Path, titanic: GradingSpec) -> None:
+    write(tmp_path, "PassengerId,Survived\n1,0\n2\n3,1\n")
+    assert "empty or NaN: 1 of 3 rows (id 2)" in rejected(tmp_path, titanic, IDS, "nan")
+
+
+def test_quoted_fields_and_crlf_line_ends(tmp_path: Path) -> None:
+    spec = spec_of(TITANIC, labels=None)
+    write(tmp_path, 'PassengerId,Survived\r\n1,"a, b"\r\n2,"x\ny"\r\n\r\n3,z\r\n')
+    assert read_submission(tmp_path, spec, pd.Series(IDS))["Survived"].tolist() == ["a, b", "x\ny", "z"]
 
 
 def test_missing_columns(tmp_path: Path, titanic: GradingSpec) -> None:
@@ -283,7 +296,7 @@ def test_duplicate_ids(tmp_path: Path, titanic: GradingSpec) -> None:
     write(tmp_path, "PassengerId,Survived\n1,0\n2,1\n2.0,1\n")
     message = rejected(tmp_path, titanic, IDS, "duplicate_ids")
     assert "has 3 rows, expected 3" in message
-    assert "ids that appear more than once: 2.0 (2 times)" in message and "missing ids: 3" in message
+    assert "ids that appear more than once: 2 (2 times)" in message and "missing ids: 3" in message
 
 
 def test_extra_ids(tmp_path: Path, titanic: GradingSpec) -> None:

@@ -84,7 +84,7 @@ def test_format_errors_are_precise(tmp_path: Path, change: tuple[str, str], frag
 
 def test_search_path_from_the_environment_and_unknown_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _write_task(tmp_path)
-    with pytest.raises(TaskNotFound, match="known: .*tabular/titanic-survival"):
+    with pytest.raises(TaskNotFound, match=r"known: .*tabular/titanic-survival"):
         dojo_lite.find_task("tabular/toy-sum")
     monkeypatch.setenv("DOJO_LITE_TASKS", str(tmp_path))
     assert dojo_lite.find_task("tabular/toy-sum").path == tmp_path / "tabular" / "toy-sum"
