@@ -270,8 +270,8 @@ def read_submission(
     positions = _check_columns(header, spec, filename)
     expected_ids = expected_ids.reset_index(drop=True)
     id_numeric = _is_numeric(expected_ids)
-    expected_keys = _keys(expected_ids, id_numeric)
-    if expected_keys.duplicated().any():
+    expected_keys = pd.Index(_keys(expected_ids, id_numeric))
+    if not expected_keys.is_unique:
         raise TaskFormatError(f"the answers' {spec.id_column} column has duplicate ids")
     submitted = _column(body, positions[spec.id_column])
     order = _check_ids(submitted, _keys(submitted, id_numeric), expected_keys, filename)
@@ -430,13 +430,13 @@ def _check_columns(header: list[str], spec: GradingSpec, filename: str) -> dict[
     return {name: header.index(name) for name in expected}
 
 
-def _check_ids(submitted: pd.Series, keys: pd.Series, expected_keys: pd.Series, filename: str) -> NDArray[np.intp]:
+def _check_ids(submitted: pd.Series, keys: pd.Series, expected_keys: pd.Index, filename: str) -> NDArray[np.intp]:
     """The row of each expected id, in order; SubmissionError unless there is exactly one row per id.
 
     The code names the first problem of duplicate ids, unknown ids, missing ids; the message
     lists all three.
     """
-    slot = pd.Index(expected_keys).get_indexer(keys)  # each row's expected id, or -1
+    slot = expected_keys.get_indexer(keys)  # each row's expected id, or -1
     known = slot >= 0
     counts = np.bincount(slot[known], minlength=len(expected_keys))
     repeated = keys[keys.duplicated(keep=False)]
@@ -457,7 +457,7 @@ def _check_ids(submitted: pd.Series, keys: pd.Series, expected_keys: pd.Series, 
         shown = [_show(submitted[i]) for i in unknown.index[:_SHOWN]]
         parts.append(f"ids not in test.csv: {_sample(shown, total=len(unknown))}")
     if not missing.empty:
-        parts.append(f"missing ids: {_sample(missing.iloc[:_SHOWN].tolist(), total=len(missing))}")
+        parts.append(f"missing ids: {_sample(missing[:_SHOWN].tolist(), total=len(missing))}")
     code = "duplicate_ids" if not repeated.empty else "extra_ids" if not unknown.empty else "missing_ids"
     raise SubmissionError(code, "; ".join(parts))
 
