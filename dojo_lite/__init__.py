@@ -10,6 +10,7 @@ Agent code runs in the ``sandbox`` package's jails (through its public API only)
 here, in the controller.
 """
 
+from ._admission import GpuNeed as GpuNeed
 from ._agents import EpisodeResult as EpisodeResult
 from ._agents import ScriptedAgent as ScriptedAgent
 from ._agents import baseline_agent as baseline_agent
@@ -29,6 +30,8 @@ from ._observation import Status as Status
 from ._registry import gym_id as gym_id
 from ._registry import make as make
 from ._registry import register_tasks as register_tasks
+from ._scheduler import Scheduler as Scheduler
+from ._scheduler import SchedulerStats as SchedulerStats
 from ._scores import Grade as Grade
 from ._scores import Leaderboard as Leaderboard
 from ._scores import Medal as Medal
@@ -40,10 +43,37 @@ from ._trajectory import read_trajectory as read_trajectory
 
 __version__ = "0.1.0"
 __all__ = [
-    "DojoEnv", "DojoError", "EnvClosed", "EpisodeResult", "Grade", "Leaderboard", "Medal", "Observation",
-    "PrepareError", "ScriptedAgent", "Status", "SubmissionError", "Task", "TaskFormatError", "TaskNotFound",
-    "Trajectory", "__version__", "baseline_agent", "find_task", "gym_id", "list_tasks", "make", "make_agent",
-    "read_trajectory", "register_tasks", "run_episode", "script_agent", "task_pool",
+    "DojoEnv",
+    "DojoError",
+    "EnvClosed",
+    "EpisodeResult",
+    "GpuNeed",
+    "Grade",
+    "Leaderboard",
+    "Medal",
+    "Observation",
+    "PrepareError",
+    "Scheduler",
+    "SchedulerStats",
+    "ScriptedAgent",
+    "Status",
+    "SubmissionError",
+    "Task",
+    "TaskFormatError",
+    "TaskNotFound",
+    "Trajectory",
+    "__version__",
+    "baseline_agent",
+    "find_task",
+    "gym_id",
+    "list_tasks",
+    "make",
+    "make_agent",
+    "read_trajectory",
+    "register_tasks",
+    "run_episode",
+    "script_agent",
+    "task_pool",
 ]
 
 register_tasks()

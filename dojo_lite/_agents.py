@@ -6,6 +6,7 @@ last observation and info and returns the next action, or None to end the episod
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import os
 from collections.abc import Awaitable, Callable, Iterator
@@ -108,19 +109,26 @@ class EpisodeResult:
         return data
 
 
+def _is_async(agent: Agent) -> bool:
+    return inspect.iscoroutinefunction(agent) or inspect.iscoroutinefunction(type(agent).__call__)
+
+
 StepHook = Callable[[dict[str, Any], float, dict[str, Any]], None]
 
 
 async def run_episode(env: DojoEnv, agent: Agent, *, seed: int | None = None,
-                      on_step: StepHook | None = None) -> EpisodeResult:
+                      on_step: StepHook | None = None, sync_in_thread: bool = False) -> EpisodeResult:
     """Reset ``env`` and let ``agent`` act until it returns None or the budget is spent.
 
-    ``on_step(obs, reward, info)`` is called after each step (for progress displays).
+    ``on_step(obs, reward, info)`` is called after each step (for progress displays).  With
+    ``sync_in_thread``, a synchronous agent (say, one that calls an LLM over HTTP) is called in a
+    worker thread so that it does not block the event loop; the built-in scripted agents never are.
     """
     obs, info = await env.areset(seed=seed)
     truncated = False
+    threaded = sync_in_thread and not isinstance(agent, ScriptedAgent) and not _is_async(agent)
     while not truncated:
-        action = agent(obs, info)
+        action = await asyncio.to_thread(agent, obs, info) if threaded else agent(obs, info)
         if inspect.isawaitable(action):
             action = await action
         if action is None:

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import gymnasium
@@ -25,6 +25,10 @@ from ._observation import ACTIONS, INFO_TOPICS, ActionSpace, Observation, Observ
 from ._scores import Grade, Medal, grade_score
 from ._task import PreparedData, Task, find_task
 from ._trajectory import TrajectoryWriter
+
+if TYPE_CHECKING:
+    from ._admission import GpuNeed
+    from ._scheduler import Scheduler
 
 __all__ = ["DojoEnv", "RewardFn", "task_pool"]
 
@@ -129,6 +133,8 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         render_mode: str | None = None,
         pool_options: dict[str, Any] | None = None,
         variant: str = "full",
+        scheduler: Scheduler | None = None,
+        gpu: GpuNeed | None = None,
     ) -> None:
         self.task = task if isinstance(task, Task) else find_task(task, task_path)
         self.observation_space = ObservationSpace()
@@ -140,8 +146,10 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         self.max_seconds = max_seconds or self.task.budget.seconds
         self.trajectory_dir = Path(trajectory_dir) if trajectory_dir else None
         self.variant = variant
+        self.scheduler = scheduler
+        self.gpu = gpu
         self._pool = pool
-        self._own_pool = pool is None
+        self._own_pool = pool is None and scheduler is None
         self._pool_options = dict(pool_options or {})
         self._runner: asyncio.Runner | None = None
         self._state: EpisodeState | None = None
@@ -217,7 +225,12 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
             obs, grade = self._exhausted(), None
         else:
             state.steps += 1
-            obs, grade = await self._act(action)
+            try:
+                obs, grade = await self._act(action)
+            except asyncio.CancelledError:
+                cancelled = Observation("cancelled", Status.SANDBOX_ERROR, "The step was cancelled.")
+                self._record(action, cancelled, 0.0, True, self._info(None), started, time.monotonic() - wall)
+                raise
         reward = float(self.reward_fn(grade, state)) if obs.status is Status.OK else 0.0
         if grade is not None and obs.status is Status.OK:
             state.best = _better(state.best, grade, self.task)
@@ -235,6 +248,8 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         await self._end_episode()
         if self._own_pool and self._pool is not None:
             await self._pool.aclose()
+        elif self.scheduler is not None and self._pool is not None:
+            self.scheduler.release_pool(self.task)
         self._pool = None
 
     # ------------------------------------------------------------ episode bookkeeping
@@ -261,7 +276,9 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
             raise EnvClosed("this environment was closed")
 
     async def _ensure_pool(self) -> sandbox.Pool:
-        if self._pool is None:
+        if self._pool is None and self.scheduler is not None:
+            self._pool = await self.scheduler.lease_pool(self.task, self.gpu)
+        elif self._pool is None:
             self._pool = task_pool(self.task, cache=self.cache, **self._pool_options)
             await self._pool.start()
         return self._pool
@@ -421,7 +438,14 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         (workdir / "submission.csv").unlink(missing_ok=True)  # never grade a stale one
         limits = self.task.validate_limits if validate else self.task.limits
         limits = attrs.evolve(limits, timeout=max(1.0, min(limits.timeout, self._seconds_left())))
-        return await pool.run(code, workdir=self._state.episode_id, limits=limits, filename=SOLUTION_FILE)
+        if self.scheduler is None:
+            return await pool.run(code, workdir=self._state.episode_id, limits=limits, filename=SOLUTION_FILE)
+        async with self.scheduler.admit(self._state.episode_id, limits, self.gpu) as grant:
+            held = time.monotonic()
+            result = await pool.run(code, workdir=self._state.episode_id, limits=limits, filename=SOLUTION_FILE,
+                                    gpu=grant.gpu)
+            self.scheduler.record_overhead(time.monotonic() - held - result.wall_s)
+        return result
 
     def _check_and_grade(self, name: str, variant: str, text: str,
                          data: dict[str, Any]) -> tuple[Observation, Grade | None]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import attrs
 import numpy as np
-import pandas as pd  # type: ignore[import-untyped]
+import pandas as pd
 from numpy.typing import NDArray
 
 from ._errors import SubmissionError, TaskFormatError
@@ -260,8 +260,15 @@ def read_submission(
     Returns a frame with the id column (holding ``expected_ids``' own values) and the prediction
     columns only, one row per expected id in ``expected_ids``' order, with a fresh index.
     Predictions are floats (probability, value), the labels' own values (label kind with
-    ``labels``) or stripped strings (label kind without). Raises SubmissionError (see the codes
-    in ``tests/dojo_lite/test_submission.py``) when the file cannot be graded.
+    ``labels``; ``"1.0"`` is the label ``1``) or stripped strings (label kind without).
+
+    Raises SubmissionError when the file cannot be graded; its code is the first check that
+    failed, in this order: ``missing_file``, ``symlink``, ``not_regular_file``, ``unreadable``,
+    ``too_large`` (before reading), ``empty``, ``encoding`` (UTF-8, a BOM allowed), ``not_csv``
+    (pandas cannot parse it), ``wrong_row_count`` (a header only), ``missing_columns``,
+    ``extra_columns``, ``duplicate_ids``, ``extra_ids``, ``missing_ids``, then per prediction
+    column: ``nan``, ``non_numeric``, ``out_of_range`` (probabilities), ``infinite``,
+    ``negative_values`` (rmsle), ``bad_labels`` (label kind with ``labels``).
     """
     if not filename or filename in (".", "..") or "/" in filename or "\0" in filename:
         raise ValueError(f"filename must be a plain file name, got {filename!r}")
@@ -412,7 +419,8 @@ def _parse_csv(text: str, filename: str) -> tuple[list[str], pd.DataFrame]:
 def _check_columns(header: list[str], spec: GradingSpec, filename: str) -> dict[str, int]:
     """The position of each needed column in ``header``; the header must hold exactly those."""
     expected = [spec.id_column, *spec.prediction_columns]
-    found = f"expected the columns {','.join(expected)}, found {','.join(header)}"
+    shown = ",".join(header[:_SHOWN * 2]) + (f",... ({len(header)} in all)" if len(header) > _SHOWN * 2 else "")
+    found = f"expected the columns {','.join(expected)}, found {shown}"
     missing = [name for name in expected if name not in header]
     if missing:
         hints = [f"{name!r} is there as {other!r}" for name in missing for other in header
@@ -518,7 +526,7 @@ def _fail_on(
 def _columns_named(names: Sequence[str], adjective: str = "") -> str:
     """``the column 'a'`` or ``the columns 'a', 'b'`` (``adjective`` goes before "column")."""
     noun = "column " if len(names) == 1 else "columns "
-    return f"the {adjective}{noun}" + ", ".join(repr(name) for name in names)
+    return f"the {adjective}{noun}" + _sample([repr(name) for name in names])
 
 
 def _count(n: int, noun: str) -> str:

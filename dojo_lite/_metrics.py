@@ -17,7 +17,7 @@ from collections.abc import Callable
 import attrs
 import numpy as np
 from numpy.typing import NDArray
-from sklearn import metrics as skm  # type: ignore[import-untyped]
+from sklearn import metrics as skm
 
 from ._errors import SubmissionError, TaskFormatError
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import pandas as pd  # type: ignore[import-untyped]
+import pandas as pd
 
 from ._errors import TaskFormatError
 from ._metrics import Direction
@@ -106,14 +106,16 @@ class Leaderboard:
         not a number.
         """
         try:
-            frame = pd.read_csv(path, dtype={"team": str})
+            # header=None: the header is read as a row, so pandas never takes a column for an index.
+            table = pd.read_csv(path, header=None, dtype=str, na_filter=False)
         except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
             raise TaskFormatError(f"{path}: cannot read the leaderboard: {error}") from None
-        if list(frame.columns) != ["team", "score"]:
-            raise TaskFormatError(f"{path}: the columns must be team,score, found {','.join(map(str, frame.columns))}")
-        scores = pd.to_numeric(frame["score"], errors="coerce").astype(float).tolist()
+        header = [str(name).strip() for name in table.iloc[0]]
+        if header != ["team", "score"]:
+            raise TaskFormatError(f"{path}: the leaderboard's columns must be team,score, found {','.join(header)}")
+        scores = pd.to_numeric(table.iloc[1:, 1].str.strip(), errors="coerce").astype(float).tolist()
         if not scores or not all(math.isfinite(score) for score in scores):
-            raise TaskFormatError(f"{path}: needs at least one row, and a finite number in every score")
+            raise TaskFormatError(f"{path}: the leaderboard needs at least one row, and a finite number in every score")
         return cls.from_scores(scores, direction)
 
     def __len__(self) -> int:

@@ -22,6 +22,7 @@ from ._errors import SandboxError as SandboxError
 from ._gpu import GpuDevice as GpuDevice
 from ._gpu import GpuInventory as GpuInventory
 from ._gpu import GpuRequest as GpuRequest
+from ._gpu import NvidiaInventory as NvidiaInventory
 from ._jail import Mount as Mount
 from ._jail import Runtime as Runtime
 from ._jail import install_nsjail as install_nsjail
@@ -35,7 +36,7 @@ from ._result import Status as Status
 from ._sync import run as run
 
 __all__ = [
-    "CgroupVersion", "ConfigError", "FileChange", "GpuDevice", "GpuInventory", "GpuRequest",
+    "CgroupVersion", "ConfigError", "FileChange", "GpuDevice", "GpuInventory", "GpuRequest", "NvidiaInventory",
     "GuaranteeUnavailable", "HostError", "HostReport", "Limits", "Mount", "NsjailNotFound", "Output",
     "Pool", "PoolClosed", "RunResult", "Runtime", "SandboxError", "Status", "doctor", "install_nsjail",
     "parse_size", "run",

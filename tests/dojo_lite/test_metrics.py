@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from dojo_lite._errors import SubmissionError, TaskFormatError
 from dojo_lite._metrics import METRICS, Direction, PredictionKind, get_metric
 
 
-def score(name: str, y_true: list[object], y_pred: list[object] | list[list[float]]) -> float:
+def score(name: str, y_true: Sequence[Any], y_pred: Sequence[Any]) -> float:
     return get_metric(name).fn(np.array(y_true), np.array(y_pred))
 
 

@@ -264,6 +264,15 @@ def test_extra_columns(tmp_path: Path, titanic: GradingSpec) -> None:
     assert "has the extra column 'Name'" in rejected(tmp_path, titanic, IDS, "extra_columns")
 
 
+def test_a_wide_header_is_cut_short(tmp_path: Path, titanic: GradingSpec) -> None:
+    names = [f"f{i}" for i in range(100)]
+    write(tmp_path, ",".join(["PassengerId", "Survived", *names]) + "\n" + ",".join(["1"] * 102) + "\n")
+    message = rejected(tmp_path, titanic, IDS, "extra_columns")
+    assert "found PassengerId,Survived,f0," in message and ",f17,... (102 in all)" in message
+    assert "f18," not in message.split("found")[1]
+    assert "the extra columns 'f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8', 'f9', ... (100 in all);" in message
+
+
 def test_an_index_column_gets_a_hint(tmp_path: Path, titanic: GradingSpec) -> None:
     pd.DataFrame({"PassengerId": IDS, "Survived": [0, 1, 1]}).to_csv(tmp_path / "submission.csv")  # index=True
     assert "index=False" in rejected(tmp_path, titanic, IDS, "extra_columns")

@@ -3,7 +3,8 @@
 Each training row is a forecast origin t and a horizon h: the features are the 12-month running mean of
 log(1 + sunspots) at lags 0, 6, 12, ... months back from t (more than two solar cycles), the last 12 monthly
 values and h; the target is log(1 + sunspots) h months after t. The L1 objective on the log scale aims at the
-median of relative errors, which is what SMAPE rewards. Two seeds averaged.
+median of relative errors, which is what SMAPE rewards. Three seeds averaged (in backtests on earlier
+10-year windows, the L1 log-scale ensemble was the most accurate of the variants tried).
 """
 
 import lightgbm as lgb
@@ -33,7 +34,7 @@ Y = np.concatenate([z[origins + h] for h in range(horizon)])
 X_future = np.column_stack([np.tile(origin_features(len(z)), (horizon, 1)), np.arange(horizon)])
 
 forecasts = []
-for seed in range(2):
+for seed in range(3):
     model = lgb.LGBMRegressor(
         objective="l1", n_estimators=400, learning_rate=0.05, num_leaves=31, min_child_samples=50,
         subsample=0.7, subsample_freq=1, colsample_bytree=0.7, random_state=seed, n_jobs=1, verbose=-1,
