@@ -7,6 +7,7 @@
     dojo-lite tasks prepare [TASK ...]       prepare (and cache) their data; all by default
     dojo-lite tasks leaderboard TASK         rerun the task's population, rewrite leaderboard.csv
     dojo-lite run TASK --agent AGENT [--json] [--seed N] [--trajectory-dir DIR]
+                   [--episodes N [--cpus N] [--memory SIZE]]
     dojo-lite demo                           the main job: the baseline agent on a built-in task
 
 AGENT is ``baseline``, ``script:FILE`` (validate, then execute FILE) or ``replay:TRAJECTORY``.
@@ -30,7 +31,8 @@ from ._agents import EpisodeResult, make_agent, run_episode
 from ._env import DojoEnv
 from ._errors import DojoError
 from ._leaderboard import build_leaderboard
-from ._progress import Progress, summary_table
+from ._progress import BatchProgress, Progress, batch_table, summary_table
+from ._scheduler import Scheduler
 from ._task import cache_root, find_task, list_tasks
 
 DEMO_TASK = "tabular/titanic-survival"
@@ -85,7 +87,43 @@ def _print_result(result: EpisodeResult, as_json: bool) -> None:
     print(json.dumps(line, default=str))
 
 
+async def _run_many(args: argparse.Namespace) -> tuple[list[EpisodeResult], dict[str, Any]]:
+    """``--episodes N``: N episodes at once under a scheduler, with a live view."""
+    task = find_task(args.task, args.task_path)
+    async with Scheduler(cpus=args.cpus, memory=args.memory, task_path=args.task_path,
+                         trajectory_dir=args.trajectory_dir) as sched:
+        view = BatchProgress(sys.stderr if args.json else sys.stdout, sched, args.episodes)
+        view.start()
+        try:
+            jobs = [sched.run_episode(task, make_agent(args.agent, task), seed=args.seed + i, max_steps=args.max_steps)
+                    for i in range(args.episodes)]
+            results = await asyncio.gather(*jobs)
+        finally:
+            view.stop()
+        return list(results), sched.stats().to_dict()
+
+
+def _print_batch(results: list[EpisodeResult], stats: dict[str, Any], task: str, as_json: bool) -> None:
+    scored = [r for r in results if r.best_score is not None]
+    best = max(scored, key=lambda r: r.best_position_score or 0.0, default=None)
+    line = {"task": task, "episodes": len(results), "steps": sum(len(r.steps) for r in results),
+            "best_score": best.best_score if best else None,
+            "best_position_score": best.best_position_score if best else None,
+            "medal": best.medal if best else "none", "scheduler": stats,
+            "results": [{**r.to_dict(), "history": None} for r in results]}
+    if as_json:
+        print(json.dumps(line, default=str))
+    else:
+        print(batch_table(results))
+        print(f"runs {stats['runs']}, wait p50 {stats['wait_p50_s']} s, p95 {stats['wait_p95_s']} s, "
+              f"utilisation {stats['utilisation']}, scheduler overhead {stats['overhead_s']:.3f} s")
+
+
 def _run_command(args: argparse.Namespace) -> int:
+    if args.episodes > 1:
+        results, stats = asyncio.run(_run_many(args))
+        _print_batch(results, stats, args.task, args.json)
+        return 0 if all(r.best_score is not None for r in results) else 1
     result = asyncio.run(_run(args))
     _print_result(result, args.json)
     return 0 if result.best_score is not None else 1
@@ -120,6 +158,9 @@ def _parser() -> argparse.ArgumentParser:
         run.add_argument("--seed", type=int, default=0)
         run.add_argument("--max-steps", type=int, default=None)
         run.add_argument("--trajectory-dir", type=Path, default=cache_root() / "trajectories")
+        run.add_argument("--episodes", type=int, default=1, help="run N episodes at once under a scheduler")
+        run.add_argument("--cpus", type=float, default=None, help="the scheduler's CPU budget (default: all)")
+        run.add_argument("--memory", default=None, help="the scheduler's memory budget (default: 80%% of RAM)")
     return parser
 
 

@@ -8,8 +8,9 @@ import time
 from typing import Any, TextIO
 
 from ._agents import Agent, EpisodeResult
+from ._scheduler import Scheduler
 
-__all__ = ["Progress", "summary_table"]
+__all__ = ["BatchProgress", "Progress", "batch_table", "summary_table"]
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -82,4 +83,51 @@ def summary_table(result: EpisodeResult) -> str:
                  f"medal {result.medal}" + (" (budget spent)" if result.truncated else ""))
     if result.trajectory:
         lines.append(f"trajectory: {result.trajectory}")
+    return "\n".join(lines)
+
+
+class BatchProgress:
+    """The live view of many episodes under a scheduler: one status line, refreshed."""
+
+    def __init__(self, stream: TextIO, scheduler: Scheduler, total: int) -> None:
+        self.stream, self.scheduler, self.total = stream, scheduler, total
+        self.live = stream.isatty()
+        self._task: asyncio.Task[None] | None = None
+
+    def line(self) -> str:
+        stats = self.scheduler.stats()
+        wait = f"{stats.wait_p50_s * 1000:.0f} ms" if stats.wait_p50_s is not None else "-"
+        return (f"episodes {stats.episodes_done}/{self.total} done, {stats.episodes_active} active | runs "
+                f"{stats.runs}, queued {stats.queue_length} (max {stats.max_queue_length}), wait p50 {wait} | "
+                f"cpus {stats.in_use['cpus']:g}/{self.scheduler.cpus:g}, memory "
+                f"{int(stats.in_use['memory']) >> 20}/{self.scheduler.memory_bytes >> 20} MiB")
+
+    async def _refresh(self) -> None:
+        while True:
+            if self.live:
+                self.stream.write("\r\033[K" + self.line())
+                self.stream.flush()
+                await asyncio.sleep(0.25)
+            else:
+                print(self.line(), file=self.stream, flush=True)
+                await asyncio.sleep(5)
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._refresh())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        if self.live:
+            self.stream.write("\r\033[K")
+        print(self.line(), file=self.stream, flush=True)
+
+
+def batch_table(results: list[EpisodeResult]) -> str:
+    """One row per episode: its best score, position score and medal."""
+    header = f"{'episode':<14} {'steps':>5} {'best score':>11} {'position':>8} {'medal':<7}"
+    lines = [header, "-" * len(header)]
+    for r in results:
+        lines.append(f"{r.episode_id:<14} {len(r.steps):>5} {_fmt(r.best_score):>11} "
+                     f"{_fmt(r.best_position_score, 3):>8} {r.medal:<7}")
     return "\n".join(lines)

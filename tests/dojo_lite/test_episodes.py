@@ -98,3 +98,16 @@ def test_cli_tasks_and_bad_input(toy_root: Path) -> None:
     assert missing.returncode == 2 and "no task 'tabular/nope'" in missing.stderr
     bad_agent = _cli("--task-path", str(toy_root), "run", "tabular/toy-sum", "--agent", "gpt-9")
     assert bad_agent.returncode == 2 and "unknown agent" in bad_agent.stderr
+
+
+def test_cli_runs_many_episodes_under_a_scheduler(toy_root: Path, tmp_path: Path) -> None:
+    script = tmp_path / "solve.py"
+    script.write_text(solution(1.0))
+    done = _cli("--task-path", str(toy_root), "run", "tabular/toy-sum", "--agent", f"script:{script}", "--json",
+                "--episodes", "4", "--cpus", "2", "--memory", "4G", "--trajectory-dir", str(tmp_path / "runs"))
+    assert done.returncode == 0, done.stderr
+    last = json.loads(done.stdout.strip().splitlines()[-1])
+    assert last["episodes"] == 4 and len(last["results"]) == 4 and last["steps"] == 12
+    assert last["best_score"] == pytest.approx(1.0) and last["scheduler"]["runs"] == 8
+    assert len({r["episode_id"] for r in last["results"]}) == 4
+    assert "episodes 4/4 done" in done.stderr, "the live view ends with the final state"
