@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import os
@@ -117,7 +118,7 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
     removes the work dir; every episode leaves a JSON-lines trajectory in ``trajectory_dir``.
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(
         self,
@@ -351,6 +352,12 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
             return self._reset_workdir(), None
         return await self._run_code(name, action["code"])
 
+    @functools.cached_property
+    def _custom_grader(self) -> Callable[..., float] | None:
+        """The task's ``grade.py`` hook, loaded once."""
+        grader: Callable[..., float] | None = self.task.custom_grader()
+        return grader
+
     def _prepared(self, variant: str) -> PreparedData:
         if variant not in self._data:
             self._data[variant] = self.task.prepare(variant, self.cache)
@@ -455,7 +462,7 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         assert workdir is not None
         try:
             submission = read_submission(workdir, spec, answers[spec.id_column])
-            score = score_submission(spec, submission, answers, self.task.custom_grader())
+            score = score_submission(spec, submission, answers, self._custom_grader)
         except SubmissionError as exc:
             data["submission_error"] = {"code": exc.code, "message": exc.message}
             return Observation(name, Status.SUBMISSION_ERROR, f"{text}\n\nThe submission is not valid: {exc.message}",

@@ -53,6 +53,8 @@ async def build_leaderboard(task: Task, *, log: Callable[[str], Any] = lambda _:
     finally:
         await env.aclose()
     rows.sort(key=lambda row: row[1], reverse=task.grading.direction.value == "maximize")
+    if write and not rows:
+        raise TaskFormatError(f"{task.id}: no member of the population got a score; leaderboard.csv is unchanged")
     if write:
         frame = pd.DataFrame(rows, columns=["team", "score"])
         frame.to_csv(task.path / "leaderboard.csv", index=False, lineterminator="\n", float_format="%.8g")

@@ -182,6 +182,9 @@ class Task:
         for name in ("description.md", "prepare.py"):
             if not (path / name).is_file():
                 raise TaskFormatError(f"{path}: missing {name}")
+        custom = _table(data, "grading", toml).get("metric") == "custom"
+        if custom != (path / "grade.py").is_file():
+            raise TaskFormatError(f"{path}: a grade.py goes with metric = \"custom\", and only with it")
         limits = _table(data, "limits", toml)
         validate = {"memory": limits.get("memory", "2G"), "cpus": limits.get("cpus", 1),
                     **_table(data, "validate", toml)}

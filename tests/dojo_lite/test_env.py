@@ -245,3 +245,26 @@ def test_closed_env_refuses(toy_task: dojo_lite.Task) -> None:
     assert not workdir.exists()
     with pytest.raises(dojo_lite.EnvClosed):
         env.reset()
+
+
+def test_a_custom_grade_hook_scores_the_submission(toy_root: Path, tmp_path: Path) -> None:
+    root = tmp_path / "tasks"
+    shutil.copytree(toy_root, root)
+    folder = root / "tabular" / "toy-sum"
+    toml = (folder / "task.toml").read_text()
+    (folder / "task.toml").write_text(toml.replace('metric = "rmse"', 'metric = "custom"'))
+    with pytest.raises(dojo_lite.TaskFormatError, match=r"grade\.py"):
+        dojo_lite.find_task("tabular/toy-sum", [root])
+    # the share of rows within 0.5 of the truth, as an error rate (lower is better)
+    (folder / "grade.py").write_text(
+        "def grade(submission, answers):\n"
+        "    return float(((submission.y - answers.y).abs() > 0.5).mean())\n")
+    env = DojoEnv(dojo_lite.find_task("tabular/toy-sum", [root]))
+    try:
+        env.reset()
+        _, _, _, info = step(env, {"action": "execute_code", "code": solution(0.25)})
+        assert info["score"] == 0.0
+        _, _, _, info = step(env, {"action": "execute_code", "code": solution(2.0)})
+        assert info["score"] == 1.0
+    finally:
+        env.close()

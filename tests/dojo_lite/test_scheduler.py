@@ -17,7 +17,7 @@ import sandbox
 from dojo_lite import Scheduler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sandbox"))
-from jailtools import cgroup_dirs, nsjail_process, pool_processes, zygote_process  # noqa: E402
+from jailtools import cgroup_dirs, nsjail_process, pool_processes, zygote_process
 
 pytestmark = pytest.mark.slow
 
@@ -201,7 +201,7 @@ def test_gpu_runs_get_their_device_and_cap(toy_task: dojo_lite.Task) -> None:
 
     class FakeInventory:
         def devices(self) -> list[sandbox.GpuDevice]:
-            return [sandbox.GpuDevice(i, f"/dev/null", 16 << 30, "fake") for i in (0, 1)]
+            return [sandbox.GpuDevice(i, "/dev/null", 16 << 30, "fake") for i in (0, 1)]
 
         def control_nodes(self) -> list[str]:
             return []
