@@ -36,8 +36,8 @@ from ._result import Status as Status
 from ._sync import run as run
 
 __all__ = [
-    "CgroupVersion", "ConfigError", "FileChange", "GpuDevice", "GpuInventory", "GpuRequest", "NvidiaInventory",
-    "GuaranteeUnavailable", "HostError", "HostReport", "Limits", "Mount", "NsjailNotFound", "Output",
+    "CgroupVersion", "ConfigError", "FileChange", "GpuDevice", "GpuInventory", "GpuRequest",
+    "GuaranteeUnavailable", "HostError", "HostReport", "Limits", "Mount", "NsjailNotFound", "NvidiaInventory", "Output",
     "Pool", "PoolClosed", "RunResult", "Runtime", "SandboxError", "Status", "doctor", "install_nsjail",
     "parse_size", "run",
 ]
