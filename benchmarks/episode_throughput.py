@@ -645,8 +645,12 @@ def plot(summaries: Sequence[dict[str, Any]], idle: dict[int, float], idle_mb: f
     latency.bar([x + 0.2 for x in xs], [s["latency_p95_ms"] for s in summaries], 0.4, label="p95")
     latency.set(xticks=list(xs), xticklabels=names, yscale="log", ylabel="ms", title="latency per execution")
     latency.legend()
-    memory.plot(list(idle), list(idle.values()), marker="o")
-    memory.set(xlabel="idle episodes", ylabel="total PSS, MB", title=f"memory: {idle_mb:.3f} MB per idle episode")
+    counts, start = list(idle), idle[min(idle)]
+    memory.plot(counts, list(idle.values()), marker="o", label="measured")
+    memory.plot(counts, [start + TARGET_IDLE_MB * (n - min(idle)) for n in counts], "r--", label="target slope")
+    memory.set(xlabel="idle episodes", ylabel="total PSS, MB", ylim=(0, None),
+               title=f"memory: {idle_mb:.3f} MB per idle episode")
+    memory.legend()
     for axis in (rate, latency):
         axis.tick_params(axis="x", labelsize=7)
     fig.tight_layout()

@@ -56,6 +56,7 @@ class EpisodeState:
 
     episode_id: str
     started: float
+    queued_s: float = 0.0  # time spent waiting for the scheduler: not charged to the budget
     steps: int = 0
     best: Grade | None = None
     history: list[dict[str, Any]] = attrs.field(factory=list)
@@ -106,7 +107,8 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
     an agent, and structured facts.  Errors of the agent (bad code, a malformed action or
     submission) are observations, never exceptions.  ``terminated`` is always False (an agent
     may always try to do better); ``truncated`` becomes True on the step that spends the step or
-    wall-clock budget, and later steps answer ``budget_exhausted``.  ``info`` holds the step's
+    wall-clock budget (time waiting in a scheduler's queue is not charged), and later steps
+    answer ``budget_exhausted``.  ``info`` holds the step's
     ``score``, ``position_score`` (alias ``human_rank``), ``medal``, the episode's ``best_*``,
     ``steps_left`` and ``seconds_left``.
 
@@ -294,7 +296,7 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
 
     def _seconds_left(self) -> float:
         assert self._state is not None
-        return self.max_seconds - (time.monotonic() - self._state.started)
+        return self.max_seconds - (time.monotonic() - self._state.started - self._state.queued_s)
 
     def _budget_spent(self) -> bool:
         assert self._state is not None
@@ -448,6 +450,7 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         if self.scheduler is None:
             return await pool.run(code, workdir=self._state.episode_id, limits=limits, filename=SOLUTION_FILE)
         async with self.scheduler.admit(self._state.episode_id, limits, self.gpu) as grant:
+            self._state.queued_s += grant.waited_s
             held = time.monotonic()
             result = await pool.run(code, workdir=self._state.episode_id, limits=limits, filename=SOLUTION_FILE,
                                     gpu=grant.gpu)

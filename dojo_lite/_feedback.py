@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +30,14 @@ _HINTS = {
 
 def data_files(data: PreparedData) -> list[dict[str, Any]]:
     """Each public file: name and size, and for CSVs rows and column types, for ``.npy`` the
-    array's shape and dtype."""
-    return [_describe_file(path, data.public) for path in sorted(data.public.rglob("*")) if path.is_file()]
+    array's shape and dtype.  Read once per prepared folder (it never changes), whatever the
+    number of episodes asking."""
+    return copy.deepcopy(_data_files(data.public))
+
+
+@functools.lru_cache(maxsize=64)
+def _data_files(public: Path) -> list[dict[str, Any]]:
+    return [_describe_file(path, public) for path in sorted(public.rglob("*")) if path.is_file()]
 
 
 def _describe_file(path: Path, root: Path) -> dict[str, Any]:

@@ -222,3 +222,25 @@ def test_gpu_runs_get_their_device_and_cap(toy_task: dojo_lite.Task) -> None:
             return [obs["data"]["run"]["stdout_tail"].strip() for obs, *_ in outs]
 
     assert sorted(asyncio.run(main())) == ["0", "1"]
+
+
+def test_waiting_in_the_queue_is_not_charged_to_the_time_budget(toy_task: dojo_lite.Task) -> None:
+    hog = solution(0.0) + "import time\ntime.sleep(2)\n"
+
+    async def main() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with Scheduler(cpus=1, memory="4G") as sched:
+            first, second = sched.env(toy_task), sched.env(toy_task, max_seconds=1.5)
+            await first.areset()
+            await second.areset()
+            hogging = asyncio.ensure_future(first.astep({"action": "execute_code", "code": hog}))
+            while sched.stats().in_use["cpus"] < 1:
+                await asyncio.sleep(0.01)
+            obs, _, _, truncated, info = await second.astep({"action": "execute_code", "code": solution(0.0)})
+            await hogging
+            for env in (first, second):
+                await env.aclose()
+            return obs, {**info, "truncated": truncated}
+
+    obs, info = asyncio.run(main())
+    assert obs["status"] == "ok", obs["feedback"]
+    assert info["score"] == 0.0 and not info["truncated"] and info["seconds_left"] >= 1
