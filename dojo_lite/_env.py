@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import math
 import os
 import shutil
@@ -22,9 +23,9 @@ import sandbox
 from . import _feedback
 from ._errors import EnvClosed, SubmissionError
 from ._grading import read_submission, score_submission
-from ._observation import ACTIONS, INFO_TOPICS, ActionSpace, Observation, ObservationSpace, Status
-from ._scores import Grade, Medal, grade_score
-from ._task import PreparedData, Task, find_task
+from ._observation import ACTIONS, INFO_TOPICS, ActionSpace, Observation, ObservationSpace, Status, clip_text
+from ._scores import Grade, Leaderboard, Medal, grade_score
+from ._task import VARIANTS, PreparedData, Task, find_task
 from ._trajectory import TrajectoryWriter
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from ._scheduler import Scheduler
 
 __all__ = ["DojoEnv", "RewardFn", "task_pool"]
+
+_log = logging.getLogger("dojo_lite")
 
 DATA_INSIDE = "/data"          # where a pool shows the task's public data: /data/full, /data/micro
 SOLUTION_FILE = "solution.py"  # the name agent code runs under (tracebacks show it)
@@ -72,8 +75,8 @@ def _parse_action(action: Any) -> tuple[dict[str, Any] | None, str]:
     if isinstance(action, (str, bytes)):
         try:
             action = json.loads(action)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return None, f"the action is not valid JSON ({exc})"
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, huge ints, deep nesting
+            return None, f"the action is not valid JSON ({clip_text(str(exc), 300)})"
     if not isinstance(action, dict):
         return None, f"an action must be a dict or a JSON object, got {type(action).__name__}"
     name = action.get("action")
@@ -138,15 +141,21 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         variant: str = "full",
         scheduler: Scheduler | None = None,
         gpu: GpuNeed | None = None,
+        leaderboard: Any = ...,
     ) -> None:
         self.task = task if isinstance(task, Task) else find_task(task, task_path)
         self.observation_space = ObservationSpace()
         self.action_space = ActionSpace()
         self.render_mode = render_mode
         self.reward_fn = reward
-        self.cache = Path(cache) if cache else None
-        self.max_steps = max_steps or self.task.budget.steps
-        self.max_seconds = max_seconds or self.task.budget.seconds
+        self.cache = Path(cache).resolve() if cache else None
+        self.max_steps = self.task.budget.steps if max_steps is None else max_steps
+        self.max_seconds = self.task.budget.seconds if max_seconds is None else max_seconds
+        if variant not in VARIANTS or self.max_steps < 1 or self.max_seconds <= 0:
+            raise ValueError(f"want variant in {VARIANTS}, max_steps >= 1 and max_seconds > 0; got {variant!r}, "
+                             f"{self.max_steps!r}, {self.max_seconds!r}")
+        # the task's leaderboard unless one is given (None: grade without positions or medals)
+        self.leaderboard: Leaderboard | None = self.task.leaderboard() if leaderboard is ... else leaderboard
         self.trajectory_dir = Path(trajectory_dir) if trajectory_dir else None
         self.variant = variant
         self.scheduler = scheduler
@@ -180,12 +189,17 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         return self._last.feedback if self._last else ""
 
     def close(self) -> None:
-        if self._runner is not None:
+        """End the episode and stop the sandbox; after async use, prefer ``await aclose()``."""
+        if self._runner is None and self._pool is not None and not self._closed:
+            # the pool lives on the event loop that started it; only that loop can stop it
+            raise RuntimeError("this env runs on an event loop (areset/astep): close it with `await env.aclose()`")
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+        try:
             self._runner.run(self.aclose())
+        finally:
             self._runner.close()
             self._runner = None
-        elif not self._closed and self._pool is None:
-            self._closed = True
 
     def _sync(self, coro: Any) -> Any:
         try:
@@ -232,8 +246,12 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
                 obs, grade = await self._act(action)
             except asyncio.CancelledError:
                 cancelled = Observation("cancelled", Status.SANDBOX_ERROR, "The step was cancelled.")
-                self._record(action, cancelled, 0.0, True, self._info(None), started, time.monotonic() - wall)
+                self._record(action, cancelled, 0.0, False, self._info(None), started, time.monotonic() - wall)
                 raise
+            except Exception as exc:  # the controller must survive whatever an action brings
+                _log.exception("dojo_lite: internal error in a step of %s", self.task.id)
+                obs, grade = Observation("internal", Status.SANDBOX_ERROR,
+                                         f"The environment failed on this step (not your fault): {exc!r}"), None
         reward = float(self.reward_fn(grade, state)) if obs.status is Status.OK else 0.0
         if grade is not None and obs.status is Status.OK:
             state.best = _better(state.best, grade, self.task)
@@ -248,12 +266,14 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         if self._closed:
             return
         self._closed = True
-        await self._end_episode()
-        if self._own_pool and self._pool is not None:
-            await self._pool.aclose()
-        elif self.scheduler is not None and self._pool is not None:
-            self.scheduler.release_pool(self.task)
-        self._pool = None
+        try:
+            await self._end_episode()
+        finally:
+            if self._own_pool and self._pool is not None:
+                await self._pool.aclose()
+            elif self.scheduler is not None and self._pool is not None:
+                self.scheduler.release_pool(self.task)
+            self._pool = None
 
     # ------------------------------------------------------------ episode bookkeeping
 
@@ -287,12 +307,14 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         return self._pool
 
     async def _end_episode(self) -> None:
-        if self._trajectory is not None:
-            self._trajectory.close(self._summary())
-            self._trajectory = None
-        if self._state is not None and self._pool is not None and not self._pool.closed:
-            self._pool.remove_workdir(self._state.episode_id)
-        self._state = None
+        try:
+            if self._trajectory is not None:
+                trajectory, self._trajectory = self._trajectory, None
+                trajectory.close(self._summary())
+        finally:
+            if self._state is not None and self._pool is not None and not self._pool.closed:
+                self._pool.remove_workdir(self._state.episode_id)
+            self._state = None
 
     def _seconds_left(self) -> float:
         assert self._state is not None
@@ -381,7 +403,7 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
             files = _feedback.data_files(self._prepared("full"))
             return _feedback.data_text(files), {"files": files}
         if topic == "submission":
-            return _feedback.submission_format(task, self._prepared("full"))
+            return _feedback.submission_format(task, self._prepared(self.variant))
         metric = {"metric": spec.metric, "direction": spec.direction.value}
         better = "higher" if spec.direction.value == "maximize" else "lower"
         return f"Metric: {spec.metric} ({spec.direction.value}: {better} is better).", metric
@@ -396,7 +418,7 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
             "seconds_left": max(0, math.floor(self._seconds_left())),
         }
         text = (f"execute_code: up to {run.timeout:.0f} s, {run.memory >> 20} MiB, {run.cpus:g} CPU(s) on the "
-                f"full data. validate_code: up to {check.timeout:.0f} s on the micro data. Budget left: "
+                f"{self.variant} data. validate_code: up to {check.timeout:.0f} s on the micro data. Budget left: "
                 f"{data['steps_left']} steps, {data['seconds_left']} s.")
         return text, data
 
@@ -426,11 +448,10 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
 
     async def _run_code(self, name: str, code: str) -> tuple[Observation, Grade | None]:
         variant = "micro" if name == "validate_code" else self.variant
-        try:
-            compile(code, SOLUTION_FILE, "exec")
-        except (SyntaxError, ValueError) as exc:
-            return Observation(name, Status.CODE_ERROR, f"Your code does not compile: {exc!r}. Nothing was run.",
-                               {"syntax_error": str(exc)}), None
+        problem = await asyncio.to_thread(_syntax_problem, code)
+        if problem:
+            return Observation(name, Status.CODE_ERROR, f"Your code does not compile: {problem}. Nothing was run.",
+                               {"syntax_error": problem}), None
         result = await self._run(code, variant, validate=name == "validate_code")
         where = f"on the {variant} data"
         text, data = _feedback.describe_run(result, where), {"run": _feedback.run_data(result)}
@@ -438,13 +459,13 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
             return Observation(name, Status.SANDBOX_ERROR, text, data), None
         if result.status is not sandbox.Status.OK:
             return Observation(name, Status.CODE_ERROR, text, data), None
-        return self._check_and_grade(name, variant, text, data)
+        return await asyncio.to_thread(self._check_and_grade, name, variant, text, data)
 
     async def _run(self, code: str, variant: str, *, validate: bool) -> sandbox.RunResult:
         pool, workdir = self._pool, self.workdir
         assert pool is not None and workdir is not None and self._state is not None
         _point_input(workdir, variant)
-        (workdir / "submission.csv").unlink(missing_ok=True)  # never grade a stale one
+        _remove(workdir / "submission.csv")  # never grade a stale one
         limits = self.task.validate_limits if validate else self.task.limits
         limits = attrs.evolve(limits, timeout=max(1.0, min(limits.timeout, self._seconds_left())))
         if self.scheduler is None:
@@ -465,15 +486,15 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         assert workdir is not None
         try:
             submission = read_submission(workdir, spec, answers[spec.id_column])
+            if name == "validate_code":
+                return Observation(name, Status.OK, f"{text}\n\nThe submission's format is valid ({len(submission)} "
+                                   "rows). Run execute_code to get a score on the full data.", data), None
             score = score_submission(spec, submission, answers, self._custom_grader)
         except SubmissionError as exc:
             data["submission_error"] = {"code": exc.code, "message": exc.message}
             return Observation(name, Status.SUBMISSION_ERROR, f"{text}\n\nThe submission is not valid: {exc.message}",
                                data), None
-        if name == "validate_code":
-            return Observation(name, Status.OK, f"{text}\n\nThe submission's format is valid ({len(submission)} rows). "
-                               "Run execute_code to get a score on the full data.", data), None
-        grade = grade_score(self.task.leaderboard(), score)
+        grade = grade_score(self.leaderboard, score)
         data["grade"] = grade.to_dict()
         return Observation(name, Status.OK, f"{text}\n\n{grade.describe(spec.metric)}", data), grade
 
@@ -481,10 +502,28 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
 def _point_input(workdir: Path, variant: str) -> None:
     """``./input`` -> this run's data (a link the controller owns and resets before each run)."""
     link = workdir / "input"
-    if link.is_dir() and not link.is_symlink():
-        shutil.rmtree(link, ignore_errors=True)
-    link.unlink(missing_ok=True)
+    _remove(link)
     link.symlink_to(f"{DATA_INSIDE}/{variant}")
+
+
+def _remove(path: Path) -> None:
+    """Remove what the agent left at ``path``: a file, a link (never followed) or a directory."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _syntax_problem(code: str) -> str:
+    """Why ``code`` does not compile, or "" (run in a thread: compiling is the controller's work)."""
+    try:
+        compile(code, SOLUTION_FILE, "exec")
+    except SyntaxError as exc:
+        line = clip_text((exc.text or "").rstrip(), 300)
+        return f"{type(exc).__name__}: {exc.msg} (line {exc.lineno}): {line}"
+    except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        return f"{type(exc).__name__}: {clip_text(str(exc), 300) or 'the code is too deeply nested or too large'}"
+    return ""
 
 
 def _better(best: Grade | None, grade: Grade, task: Task) -> Grade:

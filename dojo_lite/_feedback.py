@@ -77,7 +77,7 @@ def submission_format(task: Task, data: PreparedData) -> tuple[str, dict[str, An
         "value": "a number",
     }[spec.prediction_kind.value]
     text = (f"Write ./submission.csv: a CSV with the columns {[spec.id_column, *spec.prediction_columns]}, "
-            f"one row per id of the test set ({rows} rows on the full data), each prediction {kind}. "
+            f"one row per id of the test set ({rows} rows), each prediction {kind}. "
             f"Like ./input/sample_submission.csv, which begins:\n{head}")
     return text, {"columns": [spec.id_column, *spec.prediction_columns], "rows": rows,
                   "prediction_kind": spec.prediction_kind.value, "sample_head": head}

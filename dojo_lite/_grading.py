@@ -273,6 +273,7 @@ def read_submission(
     if not filename or filename in (".", "..") or "/" in filename or "\0" in filename:
         raise ValueError(f"filename must be a plain file name, got {filename!r}")
     text = _decode(_read_bytes(workdir, filename, max_bytes), filename)
+    _check_shape(text, spec, len(expected_ids), filename)
     header, body = _parse_csv(text, filename)
     positions = _check_columns(header, spec, filename)
     expected_ids = expected_ids.reset_index(drop=True)
@@ -292,6 +293,20 @@ def read_submission(
 def _column(body: pd.DataFrame, position: int) -> pd.Series:
     """The stripped cells of one column, as Python strings."""
     return body[position].astype(object).astype(str).str.strip()
+
+
+def _check_shape(text: str, spec: GradingSpec, rows: int, filename: str) -> None:
+    """Refuse, before parsing, a file far wider or longer than a submission can be: parsing
+    400,000 columns or millions of bogus rows would stall the controller for minutes."""
+    width = len(spec.prediction_columns) + 1
+    fields = text.split("\n", 1)[0].count(",") + 1  # at least the header's fields (quoted commas aside)
+    if fields > width + 1000:
+        raise SubmissionError("extra_columns", f"{filename} has {fields} columns in its header, expected {width}: "
+                              f"{_columns_named([spec.id_column, *spec.prediction_columns])}")
+    lines = text.count("\n")
+    if lines > 2 * rows + 1000:
+        raise SubmissionError("wrong_row_count", f"{filename} has about {lines} lines, expected {rows} rows "
+                              "(one per id in test.csv) and a header")
 
 
 def _read_bytes(workdir: Path, filename: str, max_bytes: int) -> bytes:
@@ -419,11 +434,12 @@ def _parse_csv(text: str, filename: str) -> tuple[list[str], pd.DataFrame]:
 def _check_columns(header: list[str], spec: GradingSpec, filename: str) -> dict[str, int]:
     """The position of each needed column in ``header``; the header must hold exactly those."""
     expected = [spec.id_column, *spec.prediction_columns]
-    shown = ",".join(header[:_SHOWN * 2]) + (f",... ({len(header)} in all)" if len(header) > _SHOWN * 2 else "")
+    shown = ",".join(map(_show, header[:_SHOWN * 2])) + (f",... ({len(header)} in all)" if len(header) > _SHOWN * 2
+                                                         else "")
     found = f"expected the columns {','.join(expected)}, found {shown}"
     missing = [name for name in expected if name not in header]
     if missing:
-        hints = [f"{name!r} is there as {other!r}" for name in missing for other in header
+        hints = [f"{name!r} is there as {_show(other)!r}" for name in missing for other in header
                  if other != name and other.lower() == name.lower()]
         hint = f" (names are case-sensitive: {'; '.join(hints)})" if hints else ""
         raise SubmissionError("missing_columns", f"{filename} lacks {_columns_named(missing)}; {found}{hint}")

@@ -40,7 +40,7 @@ async def build_leaderboard(task: Task, *, log: Callable[[str], Any] = lambda _:
     """Run the population, write ``leaderboard.csv`` (``team,score``, best first) if ``write``,
     and return the rows."""
     rows: list[tuple[str, float]] = []
-    env = DojoEnv(task, max_steps=1, max_seconds=10 * task.limits.timeout)
+    env = DojoEnv(task, max_steps=1, max_seconds=10 * task.limits.timeout, leaderboard=None)
     try:
         for team, code in population(task):
             await env.areset()

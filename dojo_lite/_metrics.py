@@ -146,6 +146,12 @@ def _qwk(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
         raise SubmissionError(
             "bad_labels", f"qwk grades integer ratings; {len(bad)} predictions are not integers (e.g. {pred[bad[0]]!r})"
         )
+    low, high = truth.min(), truth.max()
+    outside = np.flatnonzero((pred < low - 1000) | (pred > high + 1000))
+    if len(outside):
+        # the rating range sizes a (range x range) matrix: keep it near the answers' scale
+        raise SubmissionError("bad_labels", f"qwk grades ratings near {low:g}..{high:g}; {len(outside)} predictions "
+                              f"are far outside it (e.g. {pred[outside[0]]!r})")
     if np.array_equal(truth, pred):
         # Perfect agreement: kappa is 1, or 0/0 when a single rating occurs; count that as 1 too.
         return 1.0

@@ -26,8 +26,34 @@ class Status(enum.Enum):
     BUDGET_EXHAUSTED = "budget_exhausted"    # the episode's step or time budget is spent
 
 
+MAX_TEXT = 16_000  # characters of any one text an observation carries (head and tail kept)
+
+
+def clip_text(text: str, limit: int = MAX_TEXT) -> str:
+    """``text``, or its head and tail with a note of what was cut, so that what an agent echoes
+    (a huge column name, a megabyte-long line) cannot flood an LLM's context."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 40) // 2  # room for the note
+    return f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n{text[-half:]}"
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str):
+        return clip_text(value)
+    if isinstance(value, dict):
+        return {str(k): _clip(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clip(v) for v in value]
+    return value
+
+
+def _clip_feedback(text: object) -> str:
+    return clip_text(str(text), 4 * MAX_TEXT)
+
+
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    return _clip(json.loads(json.dumps(value, default=str)))
 
 
 @attrs.frozen
@@ -38,7 +64,7 @@ class Observation:
 
     action: str
     status: Status
-    feedback: str
+    feedback: str = attrs.field(converter=_clip_feedback)
     data: dict[str, Any] = attrs.field(factory=dict, converter=_jsonable)
 
     def to_dict(self) -> dict[str, Any]:

@@ -114,8 +114,10 @@ class Scheduler:
         trajectory_dir: str | os.PathLike[str] | None = None,
         pool_options: dict[str, Any] | None = None,
     ) -> None:
-        self.cpus = float(cpus or os.cpu_count() or 1)
-        self.memory_bytes = sandbox.parse_size(memory) if memory else int(psutil.virtual_memory().total * 0.8)
+        self.cpus = float(os.cpu_count() or 1) if cpus is None else float(cpus)
+        self.memory_bytes = int(psutil.virtual_memory().total * 0.8) if memory is None else sandbox.parse_size(memory)
+        if self.cpus <= 0 or self.memory_bytes <= 0:
+            raise sandbox.ConfigError(f"a scheduler needs CPUs and memory, got {cpus!r} and {memory!r}")
         self.gpus = tuple(gpus)
         self.gpu_inventory = gpu_inventory
         self.idle_close_s = idle_close_s
@@ -129,6 +131,7 @@ class Scheduler:
         self._starting: dict[str, asyncio.Lock] = {}
         self._meter = _Meter()
         self._episodes: set[asyncio.Task[Any]] = set()
+        self._closing: set[asyncio.Task[None]] = set()  # idle pools being closed
         self._active = 0
         self._done = 0
         self._closed = False
@@ -158,6 +161,8 @@ class Scheduler:
             task.cancel()
         if self._episodes:
             await asyncio.gather(*self._episodes, return_exceptions=True)
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
         for key in list(self._leases):
             await self._close_pool(key)
 
@@ -207,8 +212,11 @@ class Scheduler:
                 options = dict(self.pool_options)
                 if self.gpus:
                     options.update(gpus=self.gpus, gpu_inventory=self.gpu_inventory)
-                pool = task_pool(task, cache=self.cache, **options)
+                pool = await asyncio.to_thread(task_pool, task, cache=self.cache, **options)  # may prepare data
                 await pool.start()
+                if self._closed:  # closed while this pool started: it must not outlive the scheduler
+                    await pool.aclose()
+                    raise sandbox.PoolClosed("the scheduler is closed")
                 lease = self._leases[key] = _PoolLease(pool)
             if lease.closer is not None:
                 lease.closer.cancel()
@@ -222,9 +230,14 @@ class Scheduler:
         if lease is None:
             return
         lease.users -= 1
-        if lease.users <= 0 and not self._closed:
-            loop = asyncio.get_running_loop()
-            lease.closer = loop.call_later(self.idle_close_s, lambda: loop.create_task(self._close_idle(task.id)))
+        if lease.users <= 0:
+            delay = 0.0 if self._closed else self.idle_close_s
+            lease.closer = asyncio.get_running_loop().call_later(delay, self._start_closing, task.id)
+
+    def _start_closing(self, key: str) -> None:
+        closing = asyncio.ensure_future(self._close_idle(key))
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
 
     async def _close_idle(self, key: str) -> None:
         lease = self._leases.get(key)
@@ -232,11 +245,15 @@ class Scheduler:
             await self._close_pool(key)
 
     async def _close_pool(self, key: str) -> None:
-        lease = self._leases.pop(key, None)
+        lease = self._leases.get(key)
         if lease is not None:
             if lease.closer is not None:
                 lease.closer.cancel()
-            await lease.pool.aclose()
+            try:
+                await asyncio.shield(lease.pool.aclose())  # a cancelled closer still finishes closing
+            finally:
+                if self._leases.get(key) is lease:
+                    del self._leases[key]
 
     @contextlib.asynccontextmanager
     async def admit(self, episode: str, limits: sandbox.Limits, gpu: GpuNeed | None = None) -> AsyncIterator[Grant]:

@@ -20,7 +20,7 @@ import tomllib
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pandas as pd
@@ -28,7 +28,7 @@ import pandas as pd
 import sandbox
 
 from . import recipes
-from ._errors import PrepareError, TaskFormatError, TaskNotFound
+from ._errors import DojoError, PrepareError, TaskFormatError, TaskNotFound
 from ._grading import GradingSpec
 from ._scores import Leaderboard
 
@@ -101,7 +101,7 @@ def list_tasks(extra: Sequence[str | os.PathLike[str]] = ()) -> list[Task]:
         for toml in sorted(root.glob("*/*/task.toml")):
             try:
                 task = Task.load(toml.parent)
-            except TaskFormatError as exc:
+            except DojoError as exc:
                 _log.warning("skipping task folder %s: %s", toml.parent, exc)
                 continue
             found.setdefault(task.id, task)
@@ -125,6 +125,23 @@ def _limits(table: dict[str, Any], where: str, default: sandbox.Limits) -> sandb
         return attrs.evolve(default, **table)
     except (TypeError, ValueError, sandbox.ConfigError) as exc:
         raise TaskFormatError(f"{where}: bad limits {table!r}: {exc}") from exc
+
+
+def _check_types(data: dict[str, Any], toml: Path) -> None:
+    """The plain fields' types (TOML already gives numbers and strings apart)."""
+    budget = data.get("budget", {})
+    checks: dict[str, tuple[Any, type | tuple[type, ...]]] = {
+        "version": (data.get("version", 1), int),
+        "budget.steps": (budget.get("steps", 1) if isinstance(budget, dict) else budget, int),
+        "budget.seconds": (budget.get("seconds", 1.0) if isinstance(budget, dict) else budget, (int, float)),
+    }
+    for name, (value, kind) in checks.items():
+        if not isinstance(value, kind) or isinstance(value, bool) or cast(float, value) <= 0:
+            raise TaskFormatError(f"{toml}: {name} must be a positive number, got {value!r}")
+    for name in ("preload", "requires"):
+        modules = data.get(name, [])
+        if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
+            raise TaskFormatError(f"{toml}: {name} must be a list of module names, got {modules!r}")
 
 
 def _table(data: dict[str, Any], key: str, where: Path) -> dict[str, Any]:
@@ -185,6 +202,7 @@ class Task:
         custom = _table(data, "grading", toml).get("metric") == "custom"
         if custom != (path / "grade.py").is_file():
             raise TaskFormatError(f"{path}: a grade.py goes with metric = \"custom\", and only with it")
+        _check_types(data, toml)
         limits = _table(data, "limits", toml)
         validate = {"memory": limits.get("memory", "2G"), "cpus": limits.get("cpus", 1),
                     **_table(data, "validate", toml)}

@@ -46,7 +46,12 @@ class TrajectoryWriter:
         return writer
 
     def _write(self, record: dict[str, Any]) -> None:
-        self.handle.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
+        # ASCII escapes: lone surrogates (file names that are not UTF-8) survive the trip
+        try:
+            line = json.dumps(record, default=str)
+        except (TypeError, ValueError):  # e.g. an action dict with non-string keys
+            line = json.dumps({k: v if k != "action" else repr(v) for k, v in record.items()}, default=str)
+        self.handle.write(line + "\n")
         self.handle.flush()
 
     def step(self, *, action: Any, observation: dict[str, Any], reward: float, truncated: bool,

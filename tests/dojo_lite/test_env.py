@@ -6,6 +6,7 @@ import asyncio
 import json
 import shutil
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -268,3 +269,59 @@ def test_a_custom_grade_hook_scores_the_submission(toy_root: Path, tmp_path: Pat
         assert info["score"] == 1.0
     finally:
         env.close()
+
+
+HOSTILE_CODE = [
+    # (code, status of the step that runs it, status of the next plain step)
+    ("import os\nos.mkdir('submission.csv')\n", "submission_error", "ok"),
+    ("import os\nos.mkdir('input/x') if False else None\nos.unlink('input')\nos.mkdir('input')\n", "submission_error",
+     "ok"),
+    ("open(b'\\xff-not-utf8.txt', 'w').write('x')\n", "submission_error", "ok"),
+    ("x = 1" + "+1" * 200_000 + "\n", "code_error", "ok"),
+    ("open('submission.csv', 'w').write(','.join(['id', 'y'] + ['c%d' % i for i in range(400_000)]) + '\\n')\n",
+     "submission_error", "ok"),
+    ("open('submission.csv', 'w').write('id,' + 'y' * 5_000_000 + '\\n1000,1\\n')\n", "submission_error", "ok"),
+]
+
+
+@pytest.mark.parametrize("code, status, after", HOSTILE_CODE)
+def test_hostile_code_gets_an_observation_and_loses_nothing(toy_task: dojo_lite.Task, tmp_path: Path, code: str,
+                                                            status: str, after: str) -> None:
+    env = DojoEnv(toy_task, trajectory_dir=tmp_path)
+    try:
+        env.reset()
+        started = time.monotonic()
+        obs, *_ = step(env, {"action": "execute_code", "code": code})
+        assert obs["status"] == status, obs["feedback"][:2000]
+        assert len(obs["feedback"]) <= 64_000 and time.monotonic() - started < 15
+        obs, *_ = step(env, {"action": "execute_code", "code": solution(0.0)})
+        assert obs["status"] == after, obs["feedback"][:2000]
+    finally:
+        env.close()
+    trajectory = dojo_lite.read_trajectory(next(tmp_path.rglob("*.jsonl")))
+    assert len(trajectory.steps) == 2 and trajectory.end is not None
+
+
+@pytest.mark.parametrize("action", ["[" * 100_000, '{"action": ' + "9" * 5000 + "}",
+                                    {"action": "get_history", (1, 2): "tuple key"}, {"action": "fly\ud800"}])
+def test_hostile_actions_get_an_observation(toy_env: DojoEnv, action: object) -> None:
+    toy_env.reset()
+    obs, *_ = step(toy_env, action)
+    assert obs["status"] in ("invalid_action", "ok")
+    assert step(toy_env, {"action": "get_history"})[0]["status"] == "ok"
+
+
+def test_sync_close_after_async_use_says_how_to_close(toy_task: dojo_lite.Task) -> None:
+    env = DojoEnv(toy_task)
+
+    async def use() -> Path:
+        await env.areset()
+        assert env._pool is not None
+        directory = env._pool.directory
+        with pytest.raises(RuntimeError, match="aclose"):
+            env.close()
+        await env.aclose()
+        return directory
+
+    assert not asyncio.run(use()).exists(), "aclose stops the pool"
+    env.close()  # already closed: nothing to do
