@@ -23,8 +23,8 @@ The paths, side by side in one run:
   (c)  dojo_lite: ``Scheduler.gather`` of the episodes, each a ``DojoEnv`` driven by an async
        scripted agent through ``run_episode``: admission, the warm zygotes the episodes of a task
        share, and grading of every execution in the controller.  Its pools start (and each runs one
-       untimed execution) before the clock starts, and its budgets are the defaults (the host's
-       CPUs, 80% of its memory).
+       untimed execution) before the clock starts; its budgets are the defaults (the host's
+       CPUs, 80% of its memory) and it writes no trajectories.
 
 (a), (b) and (s) cap concurrency with ``asyncio.Semaphore(os.cpu_count())``; (c) with its own
 admission (each run holds 1 CPU).  (a) and (b) cost about a second per execution here, so they
@@ -38,10 +38,14 @@ result); latency (request to result as the episode sees it: in (c), from the age
 the next observation, grading included); queue wait (the semaphore, or the scheduler's
 admission, per run); agent-code time (the sandbox's ``wall_s`` of the run); overhead, latency
 minus wait minus agent-code time (for (c): the scheduler's and the env's own time, grading
-included); the controller's CPU time per execution (``time.process_time``); and memory: PSS
-(``psutil``, ``memory_full_info().pss``) summed over this process and all its descendants (nsjail,
-zygotes, spares, runs, fresh processes), sampled every ``--sample-ms`` in a thread: the peak, and
-(peak - PSS before the clock starts) / episodes.  For (c) also ``Scheduler.stats()``.
+included); CPU time per execution, of the controller (``time.process_time``, less the sampler
+thread's) and of the whole process tree (with the runs its zygotes reaped); the host's busy CPU
+time outside that tree, as a share of all its CPUs (other work on the host, the kernel's workers
+and hypervisor steal: a busy host makes every number worse); and memory:
+PSS (``psutil``'s ``memory_full_info().pss``, read from ``smaps_rollup``) summed over this process
+and all its descendants (nsjail, zygotes, spares, runs, fresh processes), sampled every
+``--sample-ms`` in a thread: the peak, and (peak - PSS before the clock starts) / episodes.  For
+(c) also ``Scheduler.stats()``.
 
 Memory per idle episode: a scheduler with the four pools warm, then 0, 64 and 256 ``DojoEnv``
 objects from ``sched.env(task)`` open and reset (not running); total PSS at each count (median
@@ -158,6 +162,7 @@ TARGET_SPEEDUP = 10.0
 TARGET_IDLE_MB = 25.0
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 MB = 1 << 20
+CPUS = os.cpu_count() or 1
 
 
 class RunFailed(RuntimeError):
@@ -193,7 +198,9 @@ class Measurement:
     snippet: str
     episodes: int
     elapsed_s: float
-    controller_cpu_s: float
+    controller_cpu_s: float        # this process (less the PSS sampler)
+    tree_cpu_s: float              # this process and every descendant (less the PSS sampler)
+    host_busy_s: float             # every CPU of the host, busy (steal included)
     pss_before: int
     pss_peak: int
     samples: list[Sample]
@@ -243,7 +250,51 @@ def overheads(m: Measurement) -> list[float]:
     return [s.latency_s - (s.wait_s or 0.0) - s.code_s for s in m.samples if s.code_s is not None]
 
 
-# ------------------------------------------------------------------ memory
+# ------------------------------------------------------------------ CPU and memory
+
+
+def tree_cpu_s() -> float:
+    """CPU seconds of this process and its live descendants, with the children each has reaped
+    (a run's CPU reaches its zygote, or this process, when the run is reaped)."""
+    me = psutil.Process()
+    return sum(cpu_s(proc) for proc in [me, *me.children(recursive=True)])
+
+
+def cpu_s(proc: psutil.Process) -> float:
+    """CPU seconds of ``proc`` and the children it has reaped (0 if it is gone)."""
+    try:
+        times = proc.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system + times.children_user + times.children_system)
+
+
+def jail_cpu_s(pool: sandbox.Pool) -> float:
+    """CPU seconds of what runs in a pool's jail (its zygote and the runs it reaped): init of the
+    host reaps them when the pool closes, so this process tree never sees that time."""
+    config = str(pool.directory / "nsjail.cfg")
+    for proc in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if config in proc.cmdline():
+                return sum(cpu_s(child) for child in proc.children())
+    return 0.0
+
+
+def host_busy_s() -> float:
+    """Busy CPU seconds of the whole host (all CPUs), time stolen by the hypervisor included."""
+    times = psutil.cpu_times()
+    return sum(getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq", "steal"))
+
+
+def pss(proc: psutil.Process) -> int:
+    """A process's PSS in bytes: the kernel's own sum (``smaps_rollup``, the number psutil's
+    ``memory_full_info().pss`` adds up from ``smaps``, at a third of the cost), else psutil's."""
+    try:
+        with open(f"/proc/{proc.pid}/smaps_rollup", "rb") as rollup:
+            line = next(line for line in rollup if line.startswith(b"Pss:"))
+        return int(line.split()[1]) * 1024
+    except (OSError, StopIteration):
+        return int(proc.memory_full_info().pss)
 
 
 def total_pss() -> int:
@@ -252,7 +303,7 @@ def total_pss() -> int:
     total = 0
     for proc in [me, *me.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
-            total += proc.memory_full_info().pss
+            total += pss(proc)
     return total
 
 
@@ -263,17 +314,20 @@ def settled_pss(samples: int = 3) -> int:
 
 
 class PeakSampler:
-    """Samples total PSS in a thread while the block runs; ``peak`` is the largest sample."""
+    """Samples total PSS in a thread while the block runs; ``peak`` is the largest sample and
+    ``cpu_s`` the CPU time the sampling took (not the controller's: it is subtracted)."""
 
     def __init__(self, period_s: float) -> None:
         self.period_s = period_s
         self.peak = 0
+        self.cpu_s = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pss-sampler", daemon=True)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             self.peak = max(self.peak, total_pss())
+            self.cpu_s = time.thread_time()
             self._stop.wait(self.period_s)
 
     def __enter__(self) -> PeakSampler:
@@ -289,12 +343,14 @@ class PeakSampler:
 @contextlib.asynccontextmanager
 async def measured(path: str, snippet: str, episodes: int, period_s: float) -> AsyncIterator[Measurement]:
     """Clock, controller CPU and peak PSS around the block; the block fills in the samples."""
-    m = Measurement(path, snippet, episodes, 0.0, 0.0, settled_pss(), 0, [])
-    cpu, started = time.process_time(), time.perf_counter()
+    m = Measurement(path, snippet, episodes, 0.0, 0.0, 0.0, 0.0, settled_pss(), 0, [])
+    cpu, tree, host, started = time.process_time(), tree_cpu_s(), host_busy_s(), time.perf_counter()
     with PeakSampler(period_s) as sampler:
         yield m
         m.elapsed_s = time.perf_counter() - started
-        m.controller_cpu_s = time.process_time() - cpu
+        m.controller_cpu_s = time.process_time() - cpu - sampler.cpu_s
+        m.tree_cpu_s = tree_cpu_s() - tree - sampler.cpu_s
+        m.host_busy_s = host_busy_s() - host
     m.pss_peak = sampler.peak
 
 
@@ -342,7 +398,7 @@ async def capped_episodes(m: Measurement, workload: Workload, executions: int, b
                           execute: Execute) -> None:
     """``m.episodes`` episodes of ``executions`` runs each, at most ``os.cpu_count()`` at once,
     stopping after ``budget`` executions in all (the first to get a slot)."""
-    slots, started = asyncio.Semaphore(os.cpu_count() or 1), [0]
+    slots, started = asyncio.Semaphore(CPUS), [0]
 
     async def episode(index: int) -> None:
         task = workload.task_for(index)
@@ -379,13 +435,15 @@ def fresh_process(workload: Workload, base: Path, snippet: str) -> Execute:
     return execute
 
 
-def fresh_jail(workload: Workload, snippet: str) -> Execute:
-    """(b): a new task pool (jail, zygote, preload imports) per execution, closed after it."""
+def fresh_jail(workload: Workload, snippet: str, jail_cpu: list[float]) -> Execute:
+    """(b): a new task pool (jail, zygote, preload imports) per execution, closed after it; the
+    CPU time of each jail's processes goes to ``jail_cpu``."""
 
     async def execute(task: dojo_lite.Task, episode: int) -> float:
         async with dojo_lite.task_pool(task, cache=workload.cache, spares=0, name="fresh") as pool:
             link_input(pool.workdir("run"), DATA_INSIDE)
             result = await pool.run(SNIPPETS[snippet], workdir="run", filename="solution.py")
+            jail_cpu.append(jail_cpu_s(pool))
         check_result(result, f"{PATHS['b']} {task.id}")
         return result.wall_s
 
@@ -414,9 +472,11 @@ async def run_fresh_process(config: Config, workload: Workload, snippet: str) ->
 
 
 async def run_fresh_jail(config: Config, workload: Workload, snippet: str) -> Measurement:
+    jail_cpu: list[float] = []
     async with measured("b", snippet, config.episodes[0], config.sample_ms / 1000) as m:
         await capped_episodes(m, workload, config.executions, config.baseline_executions,
-                              fresh_jail(workload, snippet))
+                              fresh_jail(workload, snippet, jail_cpu))
+    m.tree_cpu_s += sum(jail_cpu)
     return m
 
 
@@ -556,6 +616,8 @@ def summarize(m: Measurement) -> dict[str, Any]:
         "overhead_p50_ms": ms(percentile(over, 50)), "overhead_p95_ms": ms(percentile(over, 95)),
         "overhead_mean_ms": ms(statistics.fmean(over)) if over else None,
         "controller_cpu_ms_per_execution": round(m.controller_cpu_s / m.executions * 1000, 3),
+        "cpu_ms_per_execution": round(m.tree_cpu_s / m.executions * 1000, 3),
+        "other_cpu_pct": round(100 * max(0.0, m.host_busy_s - m.tree_cpu_s) / (m.elapsed_s * CPUS), 1),
         "pss_before_mb": round(m.pss_before / MB, 1), "pss_peak_mb": round(m.pss_peak / MB, 1),
         "pss_per_episode_mb": round((m.pss_peak - m.pss_before) / MB / m.episodes, 3),
     }
@@ -566,7 +628,8 @@ COLUMNS = (
     ("exec/s", "executions_per_s"), ("p50 ms", "latency_p50_ms"), ("p95 ms", "latency_p95_ms"),
     ("wait p50", "wait_p50_ms"), ("wait p95", "wait_p95_ms"), ("overhead p50", "overhead_p50_ms"),
     ("overhead p95", "overhead_p95_ms"), ("ctl CPU ms/exec", "controller_cpu_ms_per_execution"),
-    ("peak PSS MB", "pss_peak_mb"), ("MB/episode", "pss_per_episode_mb"),
+    ("CPU ms/exec", "cpu_ms_per_execution"), ("peak PSS MB", "pss_peak_mb"), ("MB/episode", "pss_per_episode_mb"),
+    ("other CPU %", "other_cpu_pct"),
 )
 
 
@@ -619,7 +682,6 @@ def machine() -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)),
-        "load_average": os.getloadavg(),
         "memory_bytes": psutil.virtual_memory().total,
         "python": platform.python_version(),
         "executable": sys.executable,
@@ -688,7 +750,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
                         help="concurrent episodes for (c); the first also for (a), (b), (s) and the headline")
     parser.add_argument("--executions", type=int, default=10, help="execute_code actions per episode")
     parser.add_argument("--baseline-executions", type=int, default=32, help="(a) and (b) stop after this many")
-    parser.add_argument("--sample-ms", type=float, default=250.0, help="PSS sampling period")
+    parser.add_argument("--sample-ms", type=float, default=500.0, help="PSS sampling period")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the JSON and the PNG")
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke test, not a measurement")
     args = parser.parse_args(argv)
@@ -745,7 +807,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     idle_mb = slope(idle)
     summary = headline(summaries, idle_mb, config.episodes[0])
     data, picture = write_outputs(config, measurements, idle, summary, time.perf_counter() - started)
-    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; Python {platform.python_version()}")
+    print(f"machine: {CPUS} CPUs; Python {platform.python_version()}")
     print(f"(a), (b): the first {config.baseline_executions} executions of {config.episodes[0]} episodes x "
           f"{config.executions}; (s), (c): every execution; times in ms; overhead = latency - wait - agent code")
     print(table(summaries))

@@ -155,19 +155,23 @@ class Admission:
     def _dispatch(self) -> None:
         unfit: list[_Waiter] = []  # waiting ahead of the one being looked at
         for waiter in list(self._queue):
+            if self.usage.cpus >= self.cpus - 1e-9:
+                return  # nothing fits while every CPU is held: keeps a long queue cheap
             if waiter.future.done():  # cancelled while waiting
                 self._queue.remove(waiter)
                 continue
-            if any(w.overtaken >= self.max_overtakes for w in unfit):
-                return  # it has been overtaken enough: nothing behind it goes first
             device = self._place(waiter.request)
             if device is False:
                 unfit.append(waiter)
+                if waiter.overtaken >= self.max_overtakes:
+                    return  # it has been overtaken enough: nothing behind it goes first
                 continue
             self._queue.remove(waiter)
             self._grant(waiter, device)
             for ahead in unfit:
                 ahead.overtaken += 1
+            if unfit and unfit[0].overtaken >= self.max_overtakes:  # the first is the most overtaken
+                return
 
     def _grant(self, waiter: _Waiter, device: int | None) -> None:
         request, usage = waiter.request, self.usage

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import gymnasium
+import pandas as pd
 
 import sandbox
 
@@ -169,6 +170,7 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         self._last: Observation | None = None
         self._closed = False
         self._data: dict[str, PreparedData] = {}
+        self._answer_cache: dict[str, pd.DataFrame] = {}
         self._info_cache: dict[str, tuple[str, dict[str, Any]]] = {}
 
     # ------------------------------------------------------------ sync API (Gymnasium)
@@ -382,6 +384,12 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         grader: Callable[..., float] | None = self.task.custom_grader()
         return grader
 
+    def _answers(self, variant: str) -> pd.DataFrame:
+        """The private answers of ``variant``, read once per env (never shown to agent code)."""
+        if variant not in self._answer_cache:
+            self._answer_cache[variant] = self._prepared(variant).answers()
+        return self._answer_cache[variant]
+
     def _prepared(self, variant: str) -> PreparedData:
         if variant not in self._data:
             self._data[variant] = self.task.prepare(variant, self.cache)
@@ -480,8 +488,8 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
 
     def _check_and_grade(self, name: str, variant: str, text: str,
                          data: dict[str, Any]) -> tuple[Observation, Grade | None]:
-        prepared, spec = self._prepared(variant), self.task.grading
-        answers = prepared.answers()
+        spec = self.task.grading
+        answers = self._answers(variant)
         workdir = self.workdir
         assert workdir is not None
         try:
