@@ -102,13 +102,12 @@ class Mount:
         return cls(Path(host).resolve(), inside)
 
 
-def hidden_path(path: str | os.PathLike[str]) -> str | None:
-    """An absolute path to cover inside the jail (``Pool(hidden=...)``), checked; None for a
-    path under ``/tmp`` or ``/dev/shm``, which every run sees as a fresh, empty tmpfs anyway."""
+def hidden_path(path: str | os.PathLike[str]) -> str:
+    """An absolute path to cover inside the jail (``Pool(hidden=...)``), checked."""
     text = os.path.normpath(os.fspath(path))
-    if text.startswith(tuple(d + "/" for d in _SCRATCH)):
-        return None
-    if not text.startswith("/") or text == "/" or any(text == r or text.startswith(r + "/") for r in _RESERVED):
+    scratch = text.startswith(tuple(d + "/" for d in _SCRATCH))  # per-run tmpfs, unless a runtime is kept there
+    if not text.startswith("/") or text == "/" or (
+            not scratch and any(text == r or text.startswith(r + "/") for r in _RESERVED)):
         raise ConfigError(f"cannot hide {text!r}: want an absolute path outside the sandbox's own")
     return text
 
@@ -209,9 +208,16 @@ class JailSpec:
         mounts += [_bind(self.episodes_dir, EPISODES, rw=True)]
         mounts += [_bind(m.host, m.inside, rw=m.writable) for m in self.ro_mounts]
         # Last, so that nothing mounted above can show what these cover.
-        mounts += [MountPt(dst=path, fstype="tmpfs", rw=False, is_dir=True, options="size=4k,mode=555")
-                   for path in self.hidden]
+        mounts += [MountPt(dst=place, fstype="tmpfs", rw=False, is_dir=True, options="size=4k,mode=555")
+                   for path in self.hidden for place in self._hidden_places(path)]
         return mounts
+
+    def _hidden_places(self, path: str) -> list[str]:
+        """Where ``path`` must be covered: itself, or, under /tmp (a fresh tmpfs in every run),
+        its place in a kept runtime dir, which every run binds back (recursively) into /tmp."""
+        if not path.startswith(tuple(d + "/" for d in _SCRATCH)):
+            return [path]
+        return [keep + path[len(d):] for d, keep in self.kept() if path == d or path.startswith(d + "/")]
 
     def config(self, *, zygote_args: Sequence[str], pass_fd: int, zygote_source: Path) -> NsJailConfig:
         root = os.geteuid() == 0

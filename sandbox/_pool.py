@@ -140,7 +140,7 @@ class Pool:
         self.preload = tuple(preload)
         self.runtime = runtime or Runtime()
         self.ro_mounts = tuple(ro_mounts)
-        self.hidden = tuple(filter(None, map(hidden_path, hidden)))
+        self.hidden = tuple(map(hidden_path, hidden))
         self.gpus = tuple(gpus)
         self.gpu_inventory = _gpu.CachedInventory(gpu_inventory or _gpu.NvidiaInventory())
         self.spares = max(0, spares)

@@ -157,8 +157,10 @@ def test_time_budget_truncates_and_caps_the_run(toy_task: dojo_lite.Task) -> Non
 SNOOP = """
 import glob, os
 found = []
-for root in ["/data", "/.sandbox", "/workspace", "/tmp", "/home", *PLACES]:
+# (not all of /tmp or /.sandbox/keep: a runtime under /tmp, say a venv in a clone there, is bound there)
+for root in ["/data", "/.sandbox/episodes", "/.sandbox/keep/*/dojo-lite-test-*", "/workspace", "/home", *PLACES]:
     found += glob.glob(root + "/**", recursive=True)
+found += glob.glob("/tmp/*") + glob.glob("/.sandbox/*")
 found = sorted(set(p for p in found if os.path.isfile(p)))
 for path in found:
     try:
