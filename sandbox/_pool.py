@@ -583,6 +583,9 @@ class _Run:
                     await self._wait_status()
             except TimeoutError:
                 self.kill(Status.TIMEOUT, f"wall-clock limit of {self.limits.timeout:g} s exceeded")
+            if self.status is None and self.agent_pid is None and self.killed_for is None:
+                # It hung up before the agent started (its zygote was killed): nothing ran.
+                raise _SpareLost
             wall = time.monotonic() - started
             if self.early_exit:
                 for stream in streams:
