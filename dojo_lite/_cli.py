@@ -33,7 +33,7 @@ from ._errors import DojoError
 from ._leaderboard import build_leaderboard
 from ._progress import BatchProgress, Progress, batch_table, summary_table
 from ._scheduler import Scheduler
-from ._task import cache_root, find_task, list_tasks
+from ._task import VARIANTS, cache_root, find_task, list_tasks
 
 DEMO_TASK = "tabular/titanic-survival"
 
@@ -60,7 +60,7 @@ def _tasks_show(task_id: str, paths: Sequence[str]) -> int:
 def _tasks_prepare(task_ids: Sequence[str], paths: Sequence[str]) -> int:
     tasks = [find_task(t, paths) for t in task_ids] if task_ids else list_tasks(paths)
     for task in tasks:
-        for variant in ("full", "micro"):
+        for variant in VARIANTS:
             data = task.prepare(variant)
             print(f"{task.id} {variant}: {data.public.parent}")
     print(f"cache: {cache_root()}")

@@ -302,7 +302,7 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
 
     async def _ensure_pool(self) -> sandbox.Pool:
         if self._pool is None and self.scheduler is not None:
-            self._pool = await self.scheduler.lease_pool(self.task, self.gpu)
+            self._pool = await self.scheduler.lease_pool(self.task)
         elif self._pool is None:
             self._pool = task_pool(self.task, cache=self.cache, **self._pool_options)
             await self._pool.start()
@@ -448,10 +448,7 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         workdir = self.workdir
         assert workdir is not None
         for entry in workdir.iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
+            _remove(entry)
         return Observation("reset", Status.OK, "The work dir is empty again; budgets and history go on.")
 
     async def _run_code(self, name: str, code: str) -> tuple[Observation, Grade | None]:

@@ -7,7 +7,6 @@ fails (an error, an invalid submission) gets no entry, and is reported.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections.abc import Callable
 from typing import Any
@@ -23,15 +22,10 @@ __all__ = ["build_leaderboard", "population"]
 
 def population(task: Task) -> list[tuple[str, str]]:
     """``POPULATION`` from the task's ``solutions/population.py``: (team, code) pairs."""
-    path = task.path / "solutions" / "population.py"
-    spec = importlib.util.spec_from_file_location(f"dojo_lite_population_{abs(hash(task.id))}", path)
-    if spec is None or spec.loader is None or not path.is_file():
-        raise TaskFormatError(f"{task.id} has no solutions/population.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    members = list(getattr(module, "POPULATION", []))
+    members = list(getattr(task.module("solutions/population.py"), "POPULATION", []))
     if not members or not all(isinstance(m, tuple) and len(m) == 2 for m in members):
-        raise TaskFormatError(f"{path}: POPULATION must be a non-empty list of (team, code) pairs")
+        raise TaskFormatError(f"{task.id}: solutions/population.py: POPULATION must be a non-empty list of "
+                              "(team, code) pairs")
     return members
 
 

@@ -201,7 +201,7 @@ class Scheduler:
 
     # ------------------------------------------------------------ what DojoEnv calls
 
-    async def lease_pool(self, task: Task, gpu: GpuNeed | None = None) -> sandbox.Pool:
+    async def lease_pool(self, task: Task) -> sandbox.Pool:
         """The shared, started pool of ``task`` (one lease per env; give it back with :meth:`release_pool`)."""
         if self._closed:
             raise sandbox.PoolClosed("the scheduler is closed")

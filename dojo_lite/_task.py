@@ -20,6 +20,7 @@ import tomllib
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any, cast
 
 import attrs
@@ -45,7 +46,7 @@ _KNOWN_KEYS = {"id", "title", "domain", "version", "preload", "requires", "gradi
 Variant = str  # "full" | "micro"
 _LIMITS = sandbox.Limits(timeout=300, memory="4G", cpus=1)
 _VALIDATE_LIMITS = sandbox.Limits(timeout=60, memory="2G", cpus=1)
-VARIANTS = ("full", "micro")
+VARIANTS = recipes.VARIANTS
 
 
 @attrs.frozen
@@ -300,15 +301,24 @@ class Task:
         """``grade(submission, answers) -> float`` from the task's ``grade.py``, or None."""
         return self._function("grade.py", "grade") if (self.path / "grade.py").is_file() else None
 
-    def _function(self, filename: str, name: str) -> Any:
-        module_name = f"dojo_lite_task_{re.sub(r'[^a-z0-9]', '_', self.id)}_{filename[:-3]}"
-        spec = importlib.util.spec_from_file_location(module_name, self.path / filename)
+    def module(self, relative: str) -> ModuleType:
+        """The task's Python file ``relative`` (e.g. ``solutions/population.py``), run as a module
+        in this (trusted) process; TaskFormatError if there is no such file."""
+        path = self.path / relative
+        if not path.is_file():
+            raise TaskFormatError(f"{self.id} has no {relative}")
+        name = "dojo_lite_task_" + re.sub(r"[^a-z0-9]", "_", f"{self.id}/{relative[:-3]}")
+        spec = importlib.util.spec_from_file_location(name, path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        if not callable(getattr(module, name, None)):
+        return module
+
+    def _function(self, filename: str, name: str) -> Any:
+        function = getattr(self.module(filename), name, None)
+        if not callable(function):
             raise TaskFormatError(f"{self.path / filename} defines no {name}()")
-        return getattr(module, name)
+        return function
 
     def _check_prepared(self, data: PreparedData) -> None:
         spec = self.grading

@@ -25,14 +25,6 @@ pytestmark = pytest.mark.slow
 TIMED = solution(0.0) + "import time\nstart = time.time()\ntime.sleep(0.15)\nprint(start, time.time())\n"
 
 
-def _intervals(results: list[Any]) -> list[tuple[float, float]]:
-    spans = []
-    for result in results:
-        for step in result.steps:
-            assert step["status"] == "ok", step
-    return spans
-
-
 def _max_overlap(spans: list[tuple[float, float]]) -> int:
     events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
     running = peak = 0

@@ -15,6 +15,7 @@ from conftest import TOY_TOML
 
 import dojo_lite
 from dojo_lite import TaskFormatError, TaskNotFound
+from dojo_lite._leaderboard import population
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILTIN = sorted(str(p.parent.relative_to(ROOT / "tasks")) for p in (ROOT / "tasks").glob("*/*/task.toml"))
@@ -34,6 +35,7 @@ def test_builtin_task_is_complete(task_id: str) -> None:
         assert (task.path / name).is_file(), f"{task_id} lacks {name}"
     board = task.leaderboard()
     assert board is not None and len(board.scores) >= 10, "a leaderboard of a real population"
+    assert len(population(task)) >= len(board.scores), "every entry comes from a member of the population"
     assert "population" in task.provenance and "./input/" in task.description and "submission.csv" in task.description
 
 
