@@ -7,10 +7,13 @@
     dojo-lite tasks prepare [TASK ...]       prepare (and cache) their data; all by default
     dojo-lite tasks leaderboard TASK         rerun the task's population, rewrite leaderboard.csv
     dojo-lite run TASK --agent AGENT [--json] [--seed N] [--trajectory-dir DIR]
-                   [--episodes N [--cpus N] [--memory SIZE]]
+                   [--episodes N [--cpus N] [--memory SIZE]] [--no-jail] [--no-disk-quota]
     dojo-lite demo                           the main job: the baseline agent on a built-in task
 
 AGENT is ``baseline``, ``script:FILE`` (validate, then execute FILE) or ``replay:TRAJECTORY``.
+Agent code runs jailed; where this host cannot jail it (``python -m sandbox doctor`` says why),
+``run`` refuses, unless ``--no-jail`` (no isolation at all, never as root) or ``--no-disk-quota``
+says explicitly what to do without.
 With ``--json`` the last line of stdout is a JSON object with ``task, steps, best_score,
 best_position_score, medal`` (and more); progress goes to stderr.
 """
@@ -70,13 +73,24 @@ def _tasks_prepare(task_ids: Sequence[str], paths: Sequence[str]) -> int:
 async def _run(args: argparse.Namespace) -> EpisodeResult:
     task = find_task(args.task, args.task_path)
     agent = make_agent(args.agent, task)
-    env = DojoEnv(task, trajectory_dir=args.trajectory_dir, max_steps=args.max_steps)
+    env = DojoEnv(task, trajectory_dir=args.trajectory_dir, max_steps=args.max_steps,
+                  pool_options=_pool_options(args))
     progress = Progress(sys.stderr if args.json else sys.stdout, task.id, args.agent)
     try:
         return await run_episode(env, progress.watch(agent), seed=args.seed, on_step=progress.step_done)
     finally:
         progress.stop()
         await env.aclose()
+
+
+def _pool_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The explicit opt-outs of the command line, as sandbox pool options."""
+    options: dict[str, Any] = {}
+    if args.no_jail:
+        options["isolation"] = sandbox.Isolation.NONE
+    if args.no_disk_quota:
+        options["disk_quota"] = None
+    return options
 
 
 def _print_result(result: EpisodeResult, as_json: bool) -> None:
@@ -91,7 +105,7 @@ async def _run_many(args: argparse.Namespace) -> tuple[list[EpisodeResult], dict
     """``--episodes N``: N episodes at once under a scheduler, with a live view."""
     task = find_task(args.task, args.task_path)
     async with Scheduler(cpus=args.cpus, memory=args.memory, task_path=args.task_path,
-                         trajectory_dir=args.trajectory_dir) as sched:
+                         trajectory_dir=args.trajectory_dir, pool_options=_pool_options(args)) as sched:
         view = BatchProgress(sys.stderr if args.json else sys.stdout, sched, args.episodes)
         view.start()
         try:
@@ -161,6 +175,10 @@ def _parser() -> argparse.ArgumentParser:
         run.add_argument("--episodes", type=int, default=1, help="run N episodes at once under a scheduler")
         run.add_argument("--cpus", type=float, default=None, help="the scheduler's CPU budget (default: all)")
         run.add_argument("--memory", default=None, help="the scheduler's memory budget (default: 80%% of RAM)")
+        run.add_argument("--no-jail", action="store_true",
+                         help="run agent code WITHOUT isolation (a plain unprivileged process), where no jail works")
+        run.add_argument("--no-disk-quota", action="store_true",
+                         help="give work dirs no disk quota (quotas need root)")
     return parser
 
 

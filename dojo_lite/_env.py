@@ -8,12 +8,11 @@ import json
 import logging
 import math
 import os
-import shutil
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 import gymnasium
@@ -50,6 +49,7 @@ def task_pool(task: Task, *, cache: Path | None = None, **kwargs: Any) -> sandbo
     mounts = [sandbox.Mount(full.public, f"{DATA_INSIDE}/full"), sandbox.Mount(micro.public, f"{DATA_INSIDE}/micro")]
     hidden = [task.path.parent.parent, task.data_dir(cache).parent.parent, *kwargs.pop("hidden", ())]
     kwargs.setdefault("limits", task.limits)
+    kwargs.setdefault("disk_quota", task.disk_quota)
     kwargs.setdefault("name", task.id.replace("/", "--"))
     return sandbox.Pool(preload=task.preload, ro_mounts=mounts, hidden=hidden, **kwargs)
 
@@ -143,6 +143,7 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         scheduler: Scheduler | None = None,
         gpu: GpuNeed | None = None,
         leaderboard: Any = ...,
+        disk_quota: Any = ...,
     ) -> None:
         self.task = task if isinstance(task, Task) else find_task(task, task_path)
         self.observation_space = ObservationSpace()
@@ -159,6 +160,7 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         self.leaderboard: Leaderboard | None = self.task.leaderboard() if leaderboard is ... else leaderboard
         self.trajectory_dir = Path(trajectory_dir) if trajectory_dir else None
         self.variant = variant
+        self._disk_quota = disk_quota
         self.scheduler = scheduler
         self.gpu = gpu
         self._pool = pool
@@ -225,7 +227,7 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         await self._end_episode()
         pool = await self._ensure_pool()
         state = EpisodeState(episode_id=uuid.uuid4().hex[:12], started=time.monotonic())
-        pool.workdir(state.episode_id)
+        await pool.prepare_workdir(state.episode_id, disk_quota=self._episode_quota(pool, options or {}))
         self._state = state
         if self.trajectory_dir is not None:
             self._trajectory = TrajectoryWriter.open(self.trajectory_dir, self.task, state.episode_id, seed)
@@ -296,6 +298,15 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
     def history(self) -> list[dict[str, Any]]:
         return [dict(h) for h in self._state.history] if self._state else []
 
+    def _episode_quota(self, pool: sandbox.Pool, options: dict[str, Any]) -> sandbox.DiskQuota | None:
+        """The work dir's quota: ``reset(options={"disk_quota": ...})``, else the env's ``disk_quota``,
+        else the task's, unless the pool was made without quotas (an explicit opt-out)."""
+        if "disk_quota" in options:
+            return cast(sandbox.DiskQuota | None, options["disk_quota"])
+        if self._disk_quota is not ...:
+            return cast(sandbox.DiskQuota | None, self._disk_quota)
+        return self.task.disk_quota if pool.disk_quota is not None else None
+
     def _check_open(self) -> None:
         if self._closed:
             raise EnvClosed("this environment was closed")
@@ -314,9 +325,9 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
                 trajectory, self._trajectory = self._trajectory, None
                 trajectory.close(self._summary())
         finally:
-            if self._state is not None and self._pool is not None and not self._pool.closed:
-                self._pool.remove_workdir(self._state.episode_id)
-            self._state = None
+            state, self._state = self._state, None
+            if state is not None and self._pool is not None and not self._pool.closed:
+                await self._pool.remove_workdir(state.episode_id)
 
     def _seconds_left(self) -> float:
         assert self._state is not None
@@ -375,7 +386,7 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         if name == "get_history":
             return self._history_observation(), None
         if name == "reset":
-            return self._reset_workdir(), None
+            return await self._reset_workdir(), None
         return await self._run_code(name, action["code"])
 
     @functools.cached_property
@@ -444,11 +455,9 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         text = "Steps so far:\n" + "\n".join(lines) if lines else "No steps yet."
         return Observation("get_history", Status.OK, text, {"history": history})
 
-    def _reset_workdir(self) -> Observation:
-        workdir = self.workdir
-        assert workdir is not None
-        for entry in workdir.iterdir():
-            _remove(entry)
+    async def _reset_workdir(self) -> Observation:
+        assert self._pool is not None and self._state is not None
+        await self._pool.clear_workdir(self._state.episode_id)
         return Observation("reset", Status.OK, "The work dir is empty again; budgets and history go on.")
 
     async def _run_code(self, name: str, code: str) -> tuple[Observation, Grade | None]:
@@ -469,8 +478,7 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
     async def _run(self, code: str, variant: str, *, validate: bool) -> sandbox.RunResult:
         pool, workdir = self._pool, self.workdir
         assert pool is not None and workdir is not None and self._state is not None
-        _point_input(workdir, variant)
-        _remove(workdir / "submission.csv")  # never grade a stale one
+        await asyncio.to_thread(_prepare_run, workdir, pool.agent_path(f"{DATA_INSIDE}/{variant}"))
         limits = self.task.validate_limits if validate else self.task.limits
         limits = attrs.evolve(limits, timeout=max(1.0, min(limits.timeout, self._seconds_left())))
         if self.scheduler is None:
@@ -504,19 +512,13 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         return Observation(name, Status.OK, f"{text}\n\n{grade.describe(spec.metric)}", data), grade
 
 
-def _point_input(workdir: Path, variant: str) -> None:
-    """``./input`` -> this run's data (a link the controller owns and resets before each run)."""
-    link = workdir / "input"
-    _remove(link)
-    link.symlink_to(f"{DATA_INSIDE}/{variant}")
-
-
-def _remove(path: Path) -> None:
-    """Remove what the agent left at ``path``: a file, a link (never followed) or a directory."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)
+def _prepare_run(workdir: Path, data: str) -> None:
+    """``./input`` -> this run's data (a link the controller owns and resets before each run), and
+    no stale ``submission.csv`` to grade.  Whatever the agent left at either name goes (a link is
+    never followed)."""
+    for name in ("input", "submission.csv"):
+        sandbox.remove_tree(workdir / name)
+    (workdir / "input").symlink_to(data)
 
 
 def _syntax_problem(code: str) -> str:

@@ -23,6 +23,8 @@ _HINTS = {
     sandbox.Status.MEMORY: "It ran out of memory: load less at once, use smaller dtypes, or a "
                            "lighter model.",
     sandbox.Status.OUTPUT_LIMIT: "It printed too much: print summaries, not whole frames or loops.",
+    sandbox.Status.DISK_LIMIT: "It ran out of disk: write fewer or smaller files (the reset action empties "
+                               "the work dir).",
     sandbox.Status.ERROR: "Fix the error shown above and try again.",
     sandbox.Status.KILLED: "It was killed by a signal; check for crashes in native code.",
 }
@@ -90,6 +92,7 @@ def run_data(result: sandbox.RunResult) -> dict[str, Any]:
         "wall_s": round(result.wall_s, 3), "cpu_s": result.cpu_s, "peak_memory_bytes": result.peak_memory_bytes,
         "stdout_tail": result.stdout.text[-_TAIL:], "stderr_tail": result.stderr.text[-_TAIL:],
         "traceback": result.traceback, "files": [f.path for f in result.files],
+        "warnings": list(result.warnings),  # guarantees that did not hold (an explicit opt-out)
     }
 
 

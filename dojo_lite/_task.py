@@ -41,11 +41,12 @@ CACHE_ENV = "DOJO_LITE_CACHE"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*/[a-z0-9][a-z0-9._-]*$")
 _DOMAINS = ("tabular", "vision", "nlp", "timeseries")
 _KNOWN_KEYS = {"id", "title", "domain", "version", "preload", "requires", "grading", "budget", "limits",
-               "validate", "leaderboard"}
+               "validate", "disk", "leaderboard"}
 
 Variant = str  # "full" | "micro"
 _LIMITS = sandbox.Limits(timeout=300, memory="4G", cpus=1)
 _VALIDATE_LIMITS = sandbox.Limits(timeout=60, memory="2G", cpus=1)
+_DISK = sandbox.DiskQuota(bytes="2G", files=100_000)
 VARIANTS = recipes.VARIANTS
 
 
@@ -128,6 +129,13 @@ def _limits(table: dict[str, Any], where: str, default: sandbox.Limits) -> sandb
         raise TaskFormatError(f"{where}: bad limits {table!r}: {exc}") from exc
 
 
+def _disk_quota(table: dict[str, Any], where: str) -> sandbox.DiskQuota:
+    try:
+        return attrs.evolve(_DISK, **table)
+    except (TypeError, ValueError, sandbox.ConfigError) as exc:
+        raise TaskFormatError(f"{where}: bad disk quota {table!r}: {exc}") from exc
+
+
 def _check_types(data: dict[str, Any], toml: Path) -> None:
     """The plain fields' types (TOML already gives numbers and strings apart)."""
     budget = data.get("budget", {})
@@ -172,6 +180,7 @@ class Task:
     budget: Budget = Budget()
     limits: sandbox.Limits = _LIMITS
     validate_limits: sandbox.Limits = _VALIDATE_LIMITS
+    disk_quota: sandbox.DiskQuota = _DISK
     provenance: str = ""
 
     @classmethod
@@ -220,6 +229,7 @@ class Task:
             budget=Budget(steps=int(budget.get("steps", 20)), seconds=float(budget.get("seconds", 3600))),
             limits=_limits(limits, f"{toml} [limits]", _LIMITS),
             validate_limits=_limits(validate, f"{toml} [validate]", _VALIDATE_LIMITS),
+            disk_quota=_disk_quota(_table(data, "disk", toml), f"{toml} [disk]"),
             provenance=str(_table(data, "leaderboard", toml).get("provenance", "")),
         )
 

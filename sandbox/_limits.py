@@ -50,6 +50,8 @@ class Limits:
     quota in cores.  ``output_bytes`` is how much of each of stdout and stderr
     is kept (half head, half tail); a run that writes more than
     ``output_kill_bytes`` in all is stopped with status ``output_limit``.
+    ``tmp_bytes`` and ``tmp_files`` cap the run's own ``/tmp`` and ``/dev/shm``
+    (each a fresh tmpfs, in memory: what they hold counts against ``memory`` too).
     """
 
     timeout: float = attrs.field(default=60.0, validator=_positive)
@@ -60,6 +62,17 @@ class Limits:
     output_kill_bytes: int = attrs.field(default=64 << 20, converter=_size)
     max_file_size: int = attrs.field(default=8 << 30, converter=_size)
     open_files: int = attrs.field(default=4096)
+    tmp_bytes: int = attrs.field(default=1 << 30, converter=_size)
+    tmp_files: int = attrs.field(default=100_000)
+
+    @tmp_files.validator
+    def _check_tmp_files(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if value < 16:
+            raise ConfigError(f"tmp_files must be at least 16, got {value}")
+
+    def tmpfs_options(self) -> str:
+        """Mount options of the run's /tmp and /dev/shm."""
+        return f"size={max(1 << 20, min(self.tmp_bytes, self.memory))},nr_inodes={self.tmp_files}"
 
     @pids.validator
     def _check_pids(self, attribute: attrs.Attribute[int], value: int) -> None:

@@ -4,43 +4,42 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import math
 import os
 import re
-import shutil
 import signal
 import socket
 import tempfile
-import time
 from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import attrs
-import psutil
 
-from . import _gpu
-from ._cgroups import Cgroup, CgroupHost, CgroupVersion
-from ._errors import ConfigError, GuaranteeUnavailable, HostError, PoolClosed, SandboxError
+from . import _gpu, _isolation
+from ._cgroups import Cgroup, CgroupHost
+from ._cleanup import remove_tree
+from ._errors import ConfigError, GuaranteeUnavailable, PoolClosed, SandboxError
+from ._isolation import Isolation
 from ._jail import EPISODES, JAIL_UID, WORK, JailSpec, Mount, Runtime, find_nsjail, hidden_path
 from ._limits import Limits
-from ._output import CappedStream, Channel, Message
+from ._output import Channel, Message
+from ._quota import DiskQuota, LoopDisk, detached_tree, quota_problem
 from ._result import RunResult, Status
-from ._workdir import Snapshot
+from ._run import Run, RunContext, Spare, SpareLost
+from ._seccomp import SeccompPolicy
 
 log = logging.getLogger("sandbox")
 
 ZYGOTE_SOURCE = Path(__file__).with_name("_zygote.py")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_CODE_CHUNK = 1 << 16
-_WATCHDOG_PERIOD = 0.02
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-_UNENFORCED_NO_CGROUP = "no usable cgroup: memory enforced only by an RSS watchdog; pids and CPU not limited"
-_UNENFORCED_NO_JAIL = ("no jail: filesystem, network, environment and episode isolation are NOT enforced; "
-                       "only rlimits, a process group and an RSS watchdog apply")
+_DEFAULT: Any = object()  # "the pool's own setting", for per-work-dir options
+_DEFAULT_QUOTA = DiskQuota()
 
 
 def base_env(cpus: float) -> dict[str, str]:
@@ -50,38 +49,6 @@ def base_env(cpus: float) -> dict[str, str]:
            "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
     env.update({var: threads for var in _THREAD_VARS})
     return env
-
-
-@attrs.define(eq=False)
-class _Spare:
-    """A forked child waiting for a request, already in its own cgroup."""
-
-    host_pid: int
-    channel: Channel
-    stdout_fd: int
-    stderr_fd: int
-    cgroup: Cgroup | None
-    generation: int
-
-    def discard(self, *, sweep: bool = True) -> Cgroup | None:
-        """Close our ends and kill whatever is left of the run.
-
-        ``sweep=False`` skips killing the rest of the cgroup here: right when the
-        spare reported that its agent, pid 1 of its own pid namespace, was
-        reaped, nothing of the agent is left (the kernel kills a namespace with
-        its init), so the cgroup is swept when it is removed, off the hot path.
-        """
-        self.channel.close()
-        for fd in (self.stdout_fd, self.stderr_fd):
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self.stdout_fd = self.stderr_fd = -1
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.host_pid, signal.SIGKILL)
-        if sweep and self.cgroup is not None and self.cgroup.procs():
-            self.cgroup.kill()
-        return self.cgroup
 
 
 @attrs.define(eq=False)
@@ -109,10 +76,17 @@ class Pool:
     runs will use): its cost is paid ahead of time, never in the zygote.  ``ro_mounts`` are
     host paths shown read-only inside (task data); ``hidden`` are absolute paths covered by
     an empty read-only directory inside (say, private files under a mounted prefix).  ``gpus`` are the host GPU
-    indices this pool may hand to runs.  ``strict=True`` refuses to run where a
-    guarantee (jail, namespaces, cgroups) cannot be had; otherwise the pool
-    degrades, logs a warning and lists what is not enforced in
-    :attr:`warnings` and in every result.
+    indices this pool may hand to runs.
+
+    Isolation fails closed.  With ``isolation="jail"`` (the default) every run
+    is in the jail, under cgroup limits, with ``seccomp`` (the default policy:
+    :meth:`SeccompPolicy.default`), no capabilities, and user, mount, pid,
+    network and IPC namespaces of its own; each work dir has ``disk_quota``
+    (overridable per work dir).  Where the host cannot give one of these,
+    :meth:`start` raises :class:`GuaranteeUnavailable` naming the fix.  Weaker
+    settings are explicit choices: ``isolation="none"`` (plain unprivileged
+    processes), ``disk_quota=None``, ``seccomp=None``; :attr:`warnings` and every
+    result then list what is not enforced.
     """
 
     def __init__(
@@ -126,16 +100,20 @@ class Pool:
         gpus: Sequence[int] = (),
         gpu_inventory: _gpu.GpuInventory | None = None,
         spares: int = 1,
-        strict: bool = False,
-        jail: bool = True,
+        isolation: Isolation | str = Isolation.JAIL,
+        disk_quota: DiskQuota | None = _DEFAULT_QUOTA,
+        seccomp: SeccompPolicy | None = _DEFAULT,
         cgroup_parent: str | None = None,
         env: Mapping[str, str] | None = None,
-        seccomp_policy: str | None = None,
         warmup: str | None = None,
         name: str = "pool",
     ) -> None:
         if not _NAME.match(name):
             raise ConfigError(f"bad pool name {name!r}")
+        try:
+            self.isolation = Isolation(isolation)
+        except ValueError:
+            raise ConfigError(f"isolation must be 'jail' or 'none', got {isolation!r}") from None
         self.limits = limits or Limits()
         self.preload = tuple(preload)
         self.runtime = runtime or Runtime()
@@ -144,26 +122,27 @@ class Pool:
         self.gpus = tuple(gpus)
         self.gpu_inventory = _gpu.CachedInventory(gpu_inventory or _gpu.NvidiaInventory())
         self.spares = max(0, spares)
-        self.strict = strict
+        self.disk_quota = disk_quota
+        self.seccomp = SeccompPolicy.default() if seccomp is _DEFAULT else seccomp
+        self._seccomp_program = self.seccomp.compile() if self.seccomp is not None else None
         self.env = dict(env or {})
-        self.seccomp_policy = seccomp_policy
         self.warmup = warmup
         self.name = name
         self.warnings: tuple[str, ...] = ()
-        self._want_jail = jail
         self._cgroup_parent = cgroup_parent
         self._dir: Path | None = None
         self._cgroups: Cgroup | None = None
+        self._disks: dict[str, LoopDisk] = {}
+        self._making: dict[str, asyncio.Future[None]] = {}
         self._zygote: _Zygote | None = None
         self._generation = 0
         self._starting: asyncio.Lock | None = None
-        self._spare_queue: asyncio.Queue[_Spare] | None = None
+        self._spare_queue: asyncio.Queue[Spare] | None = None
         self._pending_spares = 0
         self._waiting = 0
         self._closed = False
-        self._jailed = False
         self._runs = 0
-        self._active: set[_Spare] = set()
+        self._active: set[Spare] = set()
         self._background: set[asyncio.Future[None]] = set()  # adoptions and removals, awaited on close
 
     # ------------------------------------------------------------ lifecycle
@@ -190,10 +169,24 @@ class Pool:
     @property
     def jailed(self) -> bool:
         """True when runs are in an nsjail jail with private namespaces."""
-        return self._jailed
+        return self.isolation is Isolation.JAIL
+
+    def agent_path(self, inside: str) -> str:
+        """Where run code finds ``inside`` (a path under one of ``ro_mounts``): the same
+        path in a jail; without one (``isolation="none"``), the mount's host path."""
+        if self.jailed:
+            return inside
+        for mount in self.ro_mounts:
+            if inside == mount.inside or inside.startswith(mount.inside + "/"):
+                return str(mount.host) + inside[len(mount.inside):]
+        return inside
 
     async def start(self) -> None:
-        """Start the jail and the zygote; returns once the preload list is imported."""
+        """Start the jail and the zygote; returns once the preload list is imported.
+
+        Raises :class:`GuaranteeUnavailable` (or :class:`NsjailNotFound`) when
+        this host cannot give what the pool promises, naming the fix.
+        """
         if self._closed:
             raise PoolClosed("the pool was closed")
         if self._dir is not None:
@@ -204,22 +197,56 @@ class Pool:
         self._starting = asyncio.Lock()
         self._spare_queue = asyncio.Queue()
         self._dir = _make_pool_dir(self.name)
-        self.warnings = ()
-        host = CgroupHost.detect(self._cgroup_parent)
-        if host.version is CgroupVersion.NONE:
-            if self.strict:
-                raise GuaranteeUnavailable(f"strict mode: {host.reason}")
-            self._warn(f"{_UNENFORCED_NO_CGROUP} ({host.reason})")
-        else:
-            self._cgroups = host.group(self._dir.name).create()
         try:
+            self.warnings = self._check_host()
             await self._ensure_zygote()
         except BaseException:
             await self.aclose()
             raise
 
+    def _check_host(self) -> tuple[str, ...]:
+        """Refuse what cannot hold here; return the warnings of explicit opt-outs."""
+        warnings = []
+        host = CgroupHost.detect(self._cgroup_parent)
+        problem = _isolation.cgroup_problem(host)
+        if problem is None:
+            assert self._dir is not None
+            self._cgroups = host.group(self._dir.name).create()
+        elif self.jailed:
+            raise GuaranteeUnavailable(_isolation.refusal(f"no usable cgroup ({problem})", _isolation.cgroup_fix(host)))
+        else:
+            warnings.append(f"{_isolation.NO_CGROUP} ({problem})")
+        if self.disk_quota is not None and (problem := quota_problem()):
+            raise GuaranteeUnavailable(f"{problem}. Fix: run the controller as root, or pass disk_quota=None "
+                                       "(--no-disk-quota) to run without disk quotas")
+        if not self.jailed:
+            warnings.insert(0, _isolation.UNJAILED)
+            self._check_unjailed_user()
+        elif not _init_program():
+            warnings.append(_isolation.NO_INIT)
+        if self.disk_quota is None:
+            warnings.append(_isolation.NO_DISK_QUOTA)
+        if self.seccomp is None:
+            warnings.append(_isolation.NO_SECCOMP)
+        for warning in warnings:
+            log.warning("sandbox: %s", warning)
+        return tuple(warnings)
+
+    def _check_unjailed_user(self) -> None:
+        """Without a jail, root's runs drop to the jail's unprivileged user, which must
+        be able to read the interpreter and the mounted data: else refuse, never run as root."""
+        if os.geteuid() != 0:
+            return
+        unreadable = [d for d in self.runtime.mount_dirs() + [str(m.host) for m in self.ro_mounts]
+                      if not _world_readable(d)]
+        if unreadable:
+            raise GuaranteeUnavailable(
+                f"isolation='none' runs code as uid {JAIL_UID}, never as root, and uid {JAIL_UID} cannot read "
+                f"{unreadable[0]} (a directory on the way is not world-readable). Fix: use a runtime and data "
+                "outside root's home (or make the path traversable), or run in a jail")
+
     async def aclose(self) -> None:
-        """Kill every run and the zygote; remove the pool's cgroups and files."""
+        """Kill every run and the zygote; remove the pool's cgroups, disks and files."""
         self._closed = True
         for spare in list(self._active):
             self._retire(spare)
@@ -233,27 +260,71 @@ class Pool:
             with contextlib.suppress(OSError):
                 self._cgroups.remove()
             self._cgroups = None
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
+        disks, self._disks = list(self._disks.values()), {}
+        directory, self._dir = self._dir, None
+        await asyncio.to_thread(_remove_all, disks, directory)
 
     def workdir(self, name: str) -> Path:
-        """The host path of episode ``name``'s work dir, made if needed.
+        """The host path of episode ``name``'s work dir, made (with the pool's
+        ``disk_quota``) if needed.
 
         Put input files there before a run; a run sees only its own work dir.
+        Making one with a quota blocks for about 15 ms: in async code prefer
+        :meth:`prepare_workdir`.
         """
-        if not _NAME.match(name):
-            raise ConfigError(f"bad work dir name {name!r}: letters, digits, '.', '_', '-'")
-        path = self.directory / "episodes" / name
+        path = self._workdir_path(name)
         if not path.exists():
-            path.mkdir(mode=0o700)
-            if os.geteuid() == 0:
-                os.chown(path, JAIL_UID, JAIL_UID)
+            self._make_workdir(name, path, self.disk_quota)
         return path
 
-    def remove_workdir(self, name: str) -> None:
-        """Delete episode ``name``'s work dir and everything in it."""
-        shutil.rmtree(self.workdir(name), ignore_errors=True)
+    async def prepare_workdir(self, name: str, *, disk_quota: DiskQuota | None = _DEFAULT) -> Path:
+        """Make episode ``name``'s work dir (off the event loop) with its own ``disk_quota``
+        (default: the pool's; None: no quota, listed in the pool's warnings only if the
+        pool's own quota is None too).  An existing work dir is kept as it is."""
+        path = self._workdir_path(name)
+        quota = self.disk_quota if disk_quota is _DEFAULT else disk_quota
+        if quota is not None and self.disk_quota is None and (problem := quota_problem()):
+            raise GuaranteeUnavailable(f"{problem}: this work dir's disk quota cannot be enforced")
+        making = self._making.get(name)
+        if making is None and not path.exists():
+            making = self._making[name] = asyncio.ensure_future(
+                asyncio.to_thread(self._make_workdir, name, path, quota))
+            making.add_done_callback(lambda _: self._making.pop(name, None))
+        if making is not None:
+            await asyncio.shield(making)  # one making per name, however many runs wait for it
+        return path
+
+    def _workdir_path(self, name: str) -> Path:
+        if not _NAME.match(name):
+            raise ConfigError(f"bad work dir name {name!r}: letters, digits, '.', '_', '-'")
+        return self.directory / "episodes" / name
+
+    def _make_workdir(self, name: str, path: Path, quota: DiskQuota | None) -> None:
+        owner = JAIL_UID if os.geteuid() == 0 else None
+        if quota is None:
+            path.mkdir(mode=0o700, exist_ok=True)
+            if owner is not None:
+                os.chown(path, owner, owner)
+            return
+        self._disks[name] = LoopDisk.create(self.directory / "disks" / f"{name}.img", path, quota, owner=owner)
+
+    async def clear_workdir(self, name: str) -> None:
+        """Empty episode ``name``'s work dir, whatever tree its runs left (off the event loop)."""
+        path = self._workdir_path(name)
+        disk = self._disks.get(name)
+        if disk is not None:
+            await asyncio.to_thread(disk.wipe)
+        elif path.exists():
+            await asyncio.to_thread(remove_tree, path, keep_root=True)
+
+    async def remove_workdir(self, name: str) -> None:
+        """Delete episode ``name``'s work dir and everything in it (off the event loop)."""
+        path = self._workdir_path(name)
+        disk = self._disks.pop(name, None)
+        if disk is not None:
+            await asyncio.to_thread(disk.remove)
+        else:
+            await asyncio.to_thread(remove_tree, path)
 
     # ------------------------------------------------------------ the zygote
 
@@ -272,26 +343,16 @@ class Pool:
 
     async def _start_zygote(self) -> _Zygote:
         self._generation += 1
-        if self._want_jail:
-            try:
-                return await self._launch(jailed=True)
-            except (HostError, SandboxError) as exc:
-                if self.strict:
-                    raise GuaranteeUnavailable(f"strict mode: the jail does not start: {exc}") from exc
-                log.warning("sandbox: the jail does not start (%s); falling back to an unjailed zygote", exc)
-        if self.strict:
-            raise GuaranteeUnavailable("strict mode: a jail was not asked for")
-        self._warn(_UNENFORCED_NO_JAIL)
-        return await self._launch(jailed=False)
+        return await self._launch()
 
     def _jail_env(self) -> dict[str, str]:
         return {**base_env(self.limits.cpus), **self.env, "PYTHONDONTWRITEBYTECODE": "1"}
 
-    async def _launch(self, *, jailed: bool) -> _Zygote:
+    async def _launch(self) -> _Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        log_path = self.directory / ("nsjail.log" if jailed else "zygote.log")
+        log_path = self.directory / ("nsjail.log" if self.jailed else "zygote.log")
         try:
-            argv = self._zygote_argv(jailed, theirs.fileno(), log_path)
+            argv = self._zygote_argv(theirs.fileno(), log_path)
             wrapper = ['for f in $SANDBOX_CGROUP_PROCS; do echo $$ > "$f"; done; exec "$@"', "sh"]
             procs = ""
             if self._cgroups is not None:
@@ -314,49 +375,41 @@ class Pool:
             message = None
         if message is None or message.op != "ready":
             await self._kill_zygote(zygote)
-            raise SandboxError(f"the zygote did not start; its log says:\n{_tail(log_path)}")
+            told = _tail(log_path)
+            if self.jailed:
+                raise GuaranteeUnavailable(_isolation.refusal(
+                    f"the jail does not start; nsjail's log says:\n{told}\n", _isolation.diagnose_jail(told)))
+            raise SandboxError(f"the zygote did not start; its log says:\n{told}")
         zygote.ready = message.body
         errors = message.body.get("preload_errors") or {}
         if errors:
             log.warning("sandbox: preload failed for %s", errors)
-        self._jailed = jailed
         zygote.server = asyncio.ensure_future(self._serve_zygote(zygote))
         return zygote
 
-    def _zygote_argv(self, jailed: bool, fd: int, log_path: Path) -> list[str]:
-        cfg = {"fd": fd, "preload": list(self.preload), "namespaces": jailed, "work": WORK,
-               "episodes": EPISODES if jailed else str(self.directory / "episodes"),
-               "drop_to": self._fallback_user(jailed), "warmup": self.warmup}
+    def _zygote_argv(self, fd: int, log_path: Path) -> list[str]:
+        assert self._dir is not None
+        jailed = self.jailed
+        cfg: dict[str, Any] = {
+            "fd": fd, "preload": list(self.preload), "namespaces": jailed, "work": WORK,
+            "episodes": EPISODES if jailed else str(self._dir / "episodes"),
+            "drop_to": JAIL_UID if not jailed and os.geteuid() == 0 else None, "warmup": self.warmup,
+            "seccomp": self._seccomp_program.hex() if self._seccomp_program else None,
+            "tmpfs": self.limits.tmpfs_options(), "init": _init_program()}
         if not jailed:
             return [self.runtime.python, "-I", "-s", "-B", str(ZYGOTE_SOURCE), json.dumps(cfg)]
         nsjail = find_nsjail()
         spec = JailSpec(
-            runtime=self.runtime, episodes_dir=self.directory / "episodes", ro_mounts=self.ro_mounts,
-            hidden=self.hidden,
-            devices=_gpu.jail_nodes(self.gpu_inventory, self.gpus), env=self._jail_env(),
-            log_file=log_path, seccomp_policy=self.seccomp_policy)
+            runtime=self.runtime, episodes_dir=None if _detached_workdirs() else self._dir / "episodes",
+            ro_mounts=self.ro_mounts, hidden=self.hidden,
+            devices=_gpu.jail_nodes(self.gpu_inventory, self.gpus), env=self._jail_env(), log_file=log_path)
         cfg["keep"] = spec.kept()
-        config = self.directory / "nsjail.cfg"
+        config = self._dir / "nsjail.cfg"
         config.write_text(spec.render(zygote_args=[json.dumps(cfg)], pass_fd=fd, zygote_source=ZYGOTE_SOURCE))
         return [str(nsjail), "--quiet", "--config", str(config)]
 
-    def _fallback_user(self, jailed: bool) -> int | None:
-        """Without a jail, root's runs drop to the jail's unprivileged user,
-        if that user can read the interpreter (pyenv's, under 0700 /root, it cannot)."""
-        if jailed or os.geteuid() != 0:
-            return None
-        if all(_world_readable(d) for d in self.runtime.mount_dirs()):
-            return JAIL_UID
-        self._warn("no jail and the runtime is unreadable to an unprivileged user: runs execute as ROOT")
-        return None
-
-    def _warn(self, warning: str) -> None:
-        """Log a guarantee that does not hold, and list it in every result from now on."""
-        self.warnings = tuple(dict.fromkeys((*self.warnings, warning)))
-        log.warning("sandbox: %s", warning)
-
     async def _serve_zygote(self, zygote: _Zygote) -> None:
-        """Turn each spare's ``hello`` into a :class:`_Spare` in its own cgroup."""
+        """Turn each spare's ``hello`` into a :class:`Spare` in its own cgroup."""
         while True:
             message = await zygote.channel.queue.get()
             if message is None:
@@ -377,11 +430,11 @@ class Pool:
         """Put a new spare in its own cgroup, then let it fork its agent there."""
         assert message.pid is not None
         channel_fd, out_fd, err_fd = message.fds
-        spare = _Spare(message.pid, Channel(socket.socket(fileno=channel_fd)), out_fd, err_fd, None, generation)
+        spare = Spare(message.pid, Channel(socket.socket(fileno=channel_fd)), out_fd, err_fd, None, generation)
         self._runs += 1
         self._in_background(self._place(spare, f"run-{self._runs}"))
 
-    async def _place(self, spare: _Spare, name: str) -> None:
+    async def _place(self, spare: Spare, name: str) -> None:
         assert self._spare_queue is not None
         try:
             if self._cgroups is not None:
@@ -408,9 +461,9 @@ class Pool:
             raise
         return cgroup
 
-    def _retire(self, spare: _Spare, *, reaped: bool = False) -> None:
+    def _retire(self, spare: Spare, *, reaped: bool = False) -> None:
         """Kill what is left of a spare now; remove its cgroup in a thread."""
-        cgroup = spare.discard(sweep=not (reaped and self._jailed))
+        cgroup = spare.discard(sweep=not (reaped and self.jailed))
         if cgroup is None:
             return
         self._in_background(asyncio.to_thread(_remove_quietly, cgroup))
@@ -430,7 +483,7 @@ class Pool:
         except OSError:
             pass
 
-    async def _take_spare(self) -> _Spare:
+    async def _take_spare(self) -> Spare:
         assert self._spare_queue is not None
         while True:
             zygote = await self._ensure_zygote()
@@ -453,7 +506,7 @@ class Pool:
                 return spare
             self._retire(spare)
 
-    async def _wait_for_spare(self, zygote: _Zygote) -> _Spare | None:
+    async def _wait_for_spare(self, zygote: _Zygote) -> Spare | None:
         """The next spare, or None if the zygote died while we waited."""
         assert self._spare_queue is not None
         get = asyncio.ensure_future(self._spare_queue.get())
@@ -506,218 +559,35 @@ class Pool:
             raise PoolClosed("the pool was closed")
         limits = limits or self.limits
         gpu_plan = _gpu.plan(self.gpu_inventory, gpu, self.gpus)
-        host_workdir = self.workdir(workdir)
+        host_workdir = await self.prepare_workdir(workdir)
         source = code.encode() if isinstance(code, str) else code
         request = {
             "workdir": workdir, "filename": filename, "argv": list(argv), "code_len": len(source),
-            "rlimits": limits.rlimits(), "hide": list(gpu_plan.hidden), "tmp_size": limits.memory,
+            "rlimits": limits.rlimits(), "hide": list(gpu_plan.hidden), "tmpfs": limits.tmpfs_options(),
             "gpu_memory_fraction": gpu_plan.memory_fraction,
             "env": {**base_env(limits.cpus), **self.env, **(env or {}), **gpu_plan.env},
         }
         for attempt in range(3):
             spare = await self._take_spare()
             self._active.add(spare)
-            run = _Run(self, spare, limits, host_workdir)
+            tree_fd = detached_tree(host_workdir) if self.jailed and _detached_workdirs() else None
+            context = RunContext(self.warnings, lambda: self._closed, self._disks.get(workdir), tree_fd)
+            run = Run(spare, limits, host_workdir, context)
             try:
                 if spare.cgroup is not None and limits != self.limits:
                     spare.cgroup.set_limits(memory=limits.memory, pids=limits.pids, cpus=limits.cpus)
                 return await run.execute(request, source)
-            except _SpareLost:
+            except SpareLost:
                 # The spare died before it got the code (its zygote was killed):
                 # nothing ran yet, so another spare may take the request.
                 log.warning("sandbox: a spare was lost before the run started (attempt %d)", attempt + 1)
             finally:
+                if tree_fd is not None:
+                    os.close(tree_fd)
                 self._active.discard(spare)
                 self._retire(spare, reaped=run.status is not None and run.killed_for is None)
         return RunResult(status=Status.SANDBOX_ERROR, message="no spare could take the run",
                          warnings=self.warnings)
-
-
-class _SpareLost(Exception):
-    """The spare hung up before it received the request."""
-
-
-class _Run:
-    """One run from request to result: timer, watchdog, output caps, verdict."""
-
-    def __init__(self, pool: Pool, spare: _Spare, limits: Limits, workdir: Path) -> None:
-        self.pool = pool
-        self.spare = spare
-        self.limits = limits
-        self.workdir = workdir
-        self.killed_for: Status | None = None
-        self.message = ""
-        self.agent_pid: int | None = None
-        self.traceback: str | None = None
-        self.status: dict[str, object] | None = None
-        self.early_exit = False
-        self.running = False  # agent code has started: no sandbox_error believed after this
-
-    def kill(self, reason: Status, message: str) -> None:
-        if self.killed_for is None:
-            self.killed_for, self.message = reason, message
-        if self.spare.cgroup is not None:
-            self.spare.cgroup.kill()
-        else:
-            self._kill_without_cgroup()
-
-    async def execute(self, request: dict[str, object], source: bytes) -> RunResult:
-        before = Snapshot.take(self.workdir)
-        started = time.monotonic()
-        streams = [
-            CappedStream(fd, keep=self.limits.output_bytes, kill_after=self.limits.output_kill_bytes,
-                         on_flood=self._flooded)
-            for fd in (self.spare.stdout_fd, self.spare.stderr_fd)
-        ]
-        self.spare.stdout_fd = self.spare.stderr_fd = -1
-        watchdog = None
-        try:
-            try:
-                await self._send(request, source)
-            except OSError as exc:
-                raise _SpareLost from exc
-            if self.spare.cgroup is None:
-                watchdog = asyncio.ensure_future(self._watch_memory())
-            try:
-                async with asyncio.timeout(self.limits.timeout):
-                    await self._wait_status()
-            except TimeoutError:
-                self.kill(Status.TIMEOUT, f"wall-clock limit of {self.limits.timeout:g} s exceeded")
-            if self.status is None and self.agent_pid is None and self.killed_for is None:
-                # It hung up before the agent started (its zygote was killed): nothing ran.
-                raise _SpareLost
-            wall = time.monotonic() - started
-            if self.early_exit:
-                for stream in streams:
-                    stream.drain_now()
-            else:
-                await _drain(streams)
-        except BaseException as exc:
-            if not isinstance(exc, _SpareLost):
-                self.kill(Status.KILLED, "cancelled")
-            for stream in streams:
-                stream.close()
-            raise
-        finally:
-            if watchdog is not None:
-                watchdog.cancel()
-        return self._verdict(wall, streams, before)
-
-    async def _send(self, request: dict[str, object], source: bytes) -> None:
-        channel = self.spare.channel
-        await channel.send(json.dumps(request).encode())
-        for start in range(0, len(source), _CODE_CHUNK):
-            await channel.send(source[start:start + _CODE_CHUNK])
-
-    async def _wait_status(self) -> None:
-        while True:
-            message = await self.spare.channel.queue.get()
-            if message is None:
-                return
-            for fd in message.fds:
-                os.close(fd)
-            if message.pid == self.spare.host_pid and message.op == "status":
-                self.status = message.body
-                return
-            if message.op == "exit" and message.pid == self.agent_pid and isinstance(message.body.get("code"), int):
-                self._exited_early(message.body["code"])
-                return
-            if message.op == "started" and self.agent_pid is None:
-                self.agent_pid = message.pid
-            elif message.op == "traceback" and isinstance(message.body.get("text"), str):
-                self.traceback = message.body["text"][-32768:]
-            elif message.op == "running" and message.pid == self.agent_pid:
-                self.running = True
-            elif message.op == "sandbox_error" and not self.running:
-                self.killed_for = Status.SANDBOX_ERROR
-                self.message = f"the sandbox failed to set up the run:\n{message.body.get('text', '')}"[-4096:]
-
-    def _exited_early(self, code: int) -> None:
-        """The agent says it is exiting: believe it, and SIGKILL all of the run now.
-
-        If agent code forged the message, killing it makes the claim true: the
-        code ends here, with the exit code it chose, as with ``os._exit``.
-        """
-        self.status = {"status": (code & 0xFF) << 8}
-        self.early_exit = True
-        if self.spare.cgroup is not None:
-            self.spare.cgroup.signal_all()
-        else:
-            self._kill_without_cgroup()
-
-    def _kill_without_cgroup(self) -> None:
-        # The spare and the agent each lead a session: their process groups
-        # hold whatever the agent started, unless that left the session itself.
-        for group in (self.spare.host_pid, self.agent_pid):
-            if group is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(group, signal.SIGKILL)
-        for pid in (self.agent_pid, self.spare.host_pid):
-            if pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-
-    def _flooded(self) -> None:
-        self.kill(Status.OUTPUT_LIMIT, f"output exceeded {self.limits.output_kill_bytes} bytes")
-
-    async def _watch_memory(self) -> None:
-        """Without a memory cgroup: kill the run when its processes' RSS passes the limit."""
-        while True:
-            await asyncio.sleep(_WATCHDOG_PERIOD)
-            if _tree_rss(self.spare.host_pid) > self.limits.memory:
-                self.kill(Status.MEMORY, f"memory limit of {self.limits.memory} bytes exceeded (RSS watchdog)")
-                return
-
-    def _verdict(self, wall: float, streams: list[CappedStream], before: Snapshot) -> RunResult:
-        cgroup = self.spare.cgroup
-        status, exit_code, signum, message = self._classify()
-        cpu = cgroup.cpu_seconds() if cgroup else None
-        peak = cgroup.peak_memory() if cgroup else None
-        reported = self.status or {}
-        if cpu is None and isinstance(reported.get("cpu_s"), float):
-            cpu = float(reported["cpu_s"])  # type: ignore[arg-type]
-        if peak is None and isinstance(reported.get("maxrss_kb"), int):
-            peak = int(reported["maxrss_kb"]) * 1024  # type: ignore[call-overload]
-        return RunResult(
-            status=status, exit_code=exit_code, signal=signum,
-            stdout=streams[0].output(), stderr=streams[1].output(), traceback=self.traceback,
-            message=message, wall_s=wall, cpu_s=cpu, peak_memory_bytes=peak,
-            files=Snapshot.take(self.workdir).changes_since(before), warnings=self.pool.warnings,
-        )
-
-    def _classify(self) -> tuple[Status, int | None, int | None, str]:
-        raw = self.status.get("status") if self.status else None
-        exit_code = signum = None
-        if isinstance(raw, int):
-            if os.WIFEXITED(raw):
-                exit_code = os.WEXITSTATUS(raw)
-            elif os.WIFSIGNALED(raw):
-                signum = os.WTERMSIG(raw)
-        if self.killed_for is not None:
-            return self.killed_for, exit_code, signum, self.message
-        if self.spare.cgroup is not None and self.spare.cgroup.oom_kills() > 0:
-            return Status.MEMORY, exit_code, signum, f"memory limit of {self.limits.memory} bytes exceeded"
-        if raw is None and self.pool.closed:
-            return Status.KILLED, None, None, "the pool was closed during the run"
-        if raw is None:
-            return Status.SANDBOX_ERROR, None, None, "the sandbox lost the run (the zygote or its spare died)"
-        if signum is not None:
-            status = Status.KILLED if signum == signal.SIGKILL else Status.ERROR
-            return status, None, signum, f"killed by signal {signal.Signals(signum).name}"
-        if exit_code == 0:
-            return Status.OK, 0, None, ""
-        if self.traceback and self.traceback.rstrip().splitlines()[-1].startswith("MemoryError"):
-            return Status.MEMORY, exit_code, None, "the code ran out of memory (MemoryError)"
-        return Status.ERROR, exit_code, None, f"exit code {exit_code}"
-
-
-async def _drain(streams: list[CappedStream], grace: float = 2.0) -> None:
-    """Wait for both pipes to close: the agent's whole pid namespace is gone by then."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(grace):
-            await asyncio.gather(*(s.closed for s in streams))
-    for stream in streams:
-        stream.close()
 
 
 def _remove_quietly(cgroup: Cgroup) -> None:
@@ -727,26 +597,36 @@ def _remove_quietly(cgroup: Cgroup) -> None:
         log.warning("sandbox: could not remove cgroup %s: %s", cgroup.paths, exc)
 
 
-def _tree_rss(pid: int) -> int:
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    total = 0
-    for proc in procs:
-        with contextlib.suppress(psutil.Error):
-            total += proc.memory_info().rss
-    return total
-
-
 def _make_pool_dir(name: str) -> Path:
     root = Path(tempfile.gettempdir()) / f"sandbox-{os.geteuid()}"
     root.mkdir(mode=0o711, exist_ok=True)
     path = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-{name}-", dir=root))
     path.chmod(0o711)
     (path / "episodes").mkdir(mode=0o711)
+    (path / "disks").mkdir(mode=0o700)
     return path
+
+
+def _detached_workdirs() -> bool:
+    """True when work dirs reach runs as detached mounts (``open_tree`` needs root), so
+    that the jail never mounts the host's directory of work dirs."""
+    return os.geteuid() == 0
+
+
+@functools.cache
+def _init_program() -> str | None:
+    """A program that only waits, to be pid 1 of each run (see the zygote's ``_start_init``)."""
+    for path in ("/usr/bin/sleep", "/bin/sleep"):
+        if os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def _remove_all(disks: list[LoopDisk], directory: Path | None) -> None:
+    for disk in disks:
+        disk.remove()
+    if directory is not None:
+        remove_tree(directory)
 
 
 def _world_readable(path: str) -> bool:

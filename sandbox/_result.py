@@ -17,6 +17,7 @@ class Status(enum.Enum):
     MEMORY = "memory"                  # the memory limit was hit and the kernel killed it
     KILLED = "killed"                  # killed from outside for another reason (SIGKILL, cancel)
     OUTPUT_LIMIT = "output_limit"      # wrote more than Limits.output_kill_bytes
+    DISK_LIMIT = "disk_limit"          # failed with its work dir's disk quota or its /tmp full
     SANDBOX_ERROR = "sandbox_error"    # the sandbox failed (the zygote died, a setup step failed)
 
 

@@ -42,8 +42,10 @@ import types
 import weakref
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
@@ -52,8 +54,20 @@ MS_BIND = 0x1000
 MS_REMOUNT = 0x20
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
+SYS_MOVE_MOUNT = 429  # the same on every architecture (asm-generic, Linux 5.2)
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+AT_FDCWD = -100
+PR_CAPBSET_DROP = 24
+PR_SET_SECUREBITS = 28
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+# NOROOT, NO_SETUID_FIXUP and NO_CAP_AMBIENT_RAISE, each locked; KEEP_CAPS off and locked.
+SECUREBITS_LOCKED_DOWN = 0x01 | 0x02 | 0x04 | 0x08 | 0x20 | 0x40 | 0x80
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+NAMESPACE_KINDS = ("user", "mnt", "pid", "net", "ipc", "uts", "cgroup", "time")
 
 MAX_MESSAGE = 1 << 20
+_OWN_SCRATCH = False  # set in a run that has its own /tmp (in a jail)
 TRACEBACK_CAP = 32 * 1024
 RLIMITS = {
     "nofile": resource.RLIMIT_NOFILE,
@@ -108,6 +122,39 @@ def _send(sock, obj):
     sock.send(json.dumps(obj).encode())
 
 
+# ---------------------------------------------------------------- seccomp
+
+PR_SET_NO_NEW_PRIVS = 38
+SECCOMP_SET_MODE_FILTER = 1
+SECCOMP_FILTER_FLAG_TSYNC = 1
+_SECCOMP_NR = {"x86_64": 317, "aarch64": 277}
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def install_seccomp(program):
+    """Set no_new_privs and install ``program`` (a classic BPF program: 8 bytes per
+    instruction, as the controller compiled it) on every thread of this process.
+
+    Raises OSError when the kernel refuses: a run must never start unfiltered.
+    """
+    if len(program) % 8 or not program:
+        raise OSError(errno.EINVAL, "seccomp program of %d bytes" % len(program))
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
+    buffer = ctypes.create_string_buffer(bytes(program), len(program))
+    prog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    nr = _SECCOMP_NR.get(os.uname().machine)
+    if nr is None:
+        raise OSError(errno.ENOSYS, "no seccomp syscall number for %s" % os.uname().machine)
+    ret = _libc.syscall(ctypes.c_long(nr), ctypes.c_uint(SECCOMP_SET_MODE_FILTER),
+                        ctypes.c_uint(SECCOMP_FILTER_FLAG_TSYNC), ctypes.byref(prog))
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "seccomp(SET_MODE_FILTER): %s" % os.strerror(err))
+
+
 # ---------------------------------------------------------------- the agent
 
 
@@ -118,23 +165,55 @@ def _own_proc():
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
 
 
-def _private_view(cfg, workdir, hidden_devices, tmp_size):
+def _move_mount(fd, target):
+    ret = _libc.syscall(ctypes.c_long(SYS_MOVE_MOUNT), ctypes.c_int(fd), b"", ctypes.c_int(AT_FDCWD),
+                        target.encode(), ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH))
+    _check(ret, "move_mount %s" % target)
+
+
+def _private_view(cfg, request, tree_fd):
     """Mount only this episode's work dir and lock the view (runs in A)."""
-    for node in hidden_devices:  # GPUs of the jail that this run was not given
+    for node in request.get("hide", []):  # GPUs of the jail that this run was not given
         _mount("/dev/null", node, None, MS_BIND, None)
-    _mount(os.path.join(cfg["episodes"], workdir), cfg["work"], None, MS_BIND | MS_REC, None)
-    _mount("tmpfs", cfg["episodes"], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=000")
-    # Fresh, per-run /tmp and /dev/shm: nothing passes between runs or
-    # episodes there, and what a run leaves is freed with its mount namespace.
-    for path in ("/tmp", "/dev/shm"):
-        _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=%d,mode=1777" % tmp_size)
-    for path, holder in cfg.get("keep", []):  # e.g. a venv that lives in /tmp
-        os.makedirs(path, exist_ok=True)
-        _mount(holder, path, None, MS_BIND | MS_REC, None)
-        _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, None)
+    if tree_fd is not None:
+        # A detached copy of the work dir's mount, made by the controller: the
+        # jail never holds the host's directory of work dirs.
+        _move_mount(tree_fd, cfg["work"])
+        os.close(tree_fd)
+    else:
+        _mount(os.path.join(cfg["episodes"], request["workdir"]), cfg["work"], None, MS_BIND | MS_REC, None)
+        _mount("tmpfs", cfg["episodes"], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+               "size=4k,mode=000")
+    if request["tmpfs"] != cfg["tmpfs"]:
+        for path in ("/tmp", "/dev/shm"):
+            _mount(None, path, None, MS_REMOUNT | MS_NOSUID | MS_NODEV, request["tmpfs"])
     # Mounts inherited by a less privileged mount namespace are locked together:
     # the agent cannot unmount the tmpfs above to see the other episodes.
     _enter_user_namespace(CLONE_NEWNS)
+
+
+def _confine():
+    """No new namespaces and no capabilities, from here on (runs in A, last root step).
+
+    Each layer holds on its own: a zero namespace quota in our user namespace
+    (what the kernel checks whatever the syscall filter says), then empty
+    bounding, ambient, effective, permitted and inheritable sets with locked
+    securebits, so that nothing, not even an exec, brings a capability back.
+    """
+    for kind in NAMESPACE_KINDS:
+        try:
+            _write("/proc/sys/user/max_%s_namespaces" % kind, "0")
+        except FileNotFoundError:  # a kind this kernel lacks
+            pass
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        last = int(f.read())
+    for cap in range(last + 1):
+        _check(_libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl(PR_CAPBSET_DROP, %d)" % cap)
+    _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl(PR_CAP_AMBIENT)")
+    _check(_libc.prctl(PR_SET_SECUREBITS, SECUREBITS_LOCKED_DOWN, 0, 0, 0), "prctl(PR_SET_SECUREBITS)")
+    header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()
+    _check(_libc.capset(header, data), "capset")
 
 
 def _apply_rlimits(limits):
@@ -161,7 +240,12 @@ def _apply_gpu_cap(fraction):
 
 
 def _receive_request(sock):
-    header = json.loads(sock.recv(MAX_MESSAGE).decode())
+    data, ancdata, _, _ = sock.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(4 * 4))
+    fds = []
+    for level, kind, payload in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.extend(array.array("i", payload[: len(payload) - len(payload) % 4]))
+    header = json.loads(data.decode())
     chunks, size = [], 0
     while size < header["code_len"]:
         chunk = sock.recv(MAX_MESSAGE)
@@ -169,7 +253,7 @@ def _receive_request(sock):
             os._exit(70)
         chunks.append(chunk)
         size += len(chunk)
-    return header, b"".join(chunks)
+    return header, b"".join(chunks), fds
 
 
 def _join_threads():
@@ -186,7 +270,8 @@ def _finish(sock, code):
         sys.stderr.flush()
         # Say so before exiting: tearing down an address space the size of
         # torch's takes ~4 ms, and the controller need not wait for it.
-        _send(sock, {"op": "exit", "code": code})
+        full = code != 0 and _OWN_SCRATCH and _scratch_full()
+        _send(sock, {"op": "exit", "code": code, "scratch_full": full})
     except BaseException:
         pass
     finally:
@@ -264,6 +349,8 @@ def _text_stream(fd):
 
 
 def _agent(sock, cfg, out_w, err_w):
+    global _OWN_SCRATCH
+    _OWN_SCRATCH = bool(cfg["namespaces"])
     # Its own session: killing its process group (kill(0), or kill(getppid())
     # which is kill(0) in a pid namespace) must not reach the spare.
     os.setsid()
@@ -283,10 +370,11 @@ def _agent(sock, cfg, out_w, err_w):
         _own_proc()
     _forget_zygote_exit_handlers()
     _prefault()
-    request, code = _receive_request(sock)
+    request, code, fds = _receive_request(sock)
     _send(sock, {"op": "started"})
     if cfg["namespaces"]:
-        _private_view(cfg, request["workdir"], request.get("hide", []), request["tmp_size"])
+        _private_view(cfg, request, fds[0] if fds else None)
+        _confine()
         os.chdir(cfg["work"])
     else:
         os.chdir(os.path.join(cfg["episodes"], request["workdir"]))
@@ -296,6 +384,8 @@ def _agent(sock, cfg, out_w, err_w):
     os.environ.update(request["env"])
     _apply_rlimits(request["rlimits"])
     _apply_gpu_cap(request.get("gpu_memory_fraction"))
+    if cfg.get("seccomp"):
+        install_seccomp(bytes.fromhex(cfg["seccomp"]))
     # From here on agent code holds this socket: the controller believes no
     # sandbox_error after "running".
     _send(sock, {"op": "running"})
@@ -303,6 +393,52 @@ def _agent(sock, cfg, out_w, err_w):
 
 
 # ---------------------------------------------------------------- the spare
+
+
+def _loopback_up():
+    """Bring up ``lo`` in the run's own network namespace: code may serve on 127.0.0.1."""
+    import fcntl
+    import struct
+
+    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH22s", b"lo", 0, b"")
+        flags = struct.unpack("16sH22s", fcntl.ioctl(sock, siocgifflags, request))[1]
+        fcntl.ioctl(sock, siocsifflags, struct.pack("16sH22s", b"lo", flags | iff_up, b""))
+
+
+def _scratch(cfg):
+    """Fresh /tmp and /dev/shm for this run: nothing passes between runs or
+    episodes there, and what a run leaves is freed with its mount namespace."""
+    for path in ("/tmp", "/dev/shm"):
+        _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, cfg["tmpfs"] + ",mode=1777")
+    for path, holder in cfg.get("keep", []):  # e.g. a venv that lives in /tmp
+        os.makedirs(path, exist_ok=True)
+        _mount(holder, path, None, MS_BIND | MS_REC, None)
+        _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, None)
+
+
+def _scratch_full():
+    """True when the run's /tmp or /dev/shm is all but full (checked after the run: under 5%
+    of its bytes or 1% of its files left)."""
+    for path in ("/tmp", "/dev/shm"):
+        try:
+            st = os.statvfs(path)
+        except OSError:
+            continue
+        if st.f_bavail < max(1, st.f_blocks // 20) or st.f_favail < max(1, st.f_files // 100):
+            return True
+    return False
+
+
+def _start_init(path):
+    """pid 1 of the run's pid namespace, so that the agent (pid 2) gets signals
+    as any process does (the kernel drops an init's own default-action signals).
+
+    A vfork+exec of a program that only waits: no copy of the interpreter.
+    It reaps nothing: what the agent orphans dies with the namespace.
+    """
+    return os.posix_spawn(path, [path, "2147483647"], {})
 
 
 def _spare(ctl, cfg):
@@ -321,8 +457,15 @@ def _spare(ctl, cfg):
     # so that the agent forked below is born inside it.
     if channel.recv(MAX_MESSAGE) != b"go":
         os._exit(0)
+    init = None
     if cfg["namespaces"]:
-        _enter_user_namespace(CLONE_NEWNS | CLONE_NEWPID)
+        # Own user, mount, pid, network and IPC namespaces: nothing (abstract
+        # sockets, SysV shared memory) passes between runs outside the controller.
+        _enter_user_namespace(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC)
+        _loopback_up()
+        _scratch(cfg)
+        if cfg.get("init"):
+            init = _start_init(cfg["init"])
     elif cfg.get("drop_to") is not None:
         os.setgroups([])
         os.setgid(cfg["drop_to"])
@@ -340,12 +483,17 @@ def _spare(ctl, cfg):
     os.close(out_w)
     os.close(err_w)
     _, status, usage = os.wait4(pid, 0)
+    if init is not None:
+        os.kill(init, signal.SIGKILL)  # the namespace, and all the agent left in it, dies with its init
     _send(channel, {
         "op": "status",
         "status": status,
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "maxrss_kb": usage.ru_maxrss,
+        "scratch_full": cfg["namespaces"] and _scratch_full(),
     })
+    if init is not None:
+        os.waitpid(init, 0)
     os._exit(0)
 
 

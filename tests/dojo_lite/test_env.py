@@ -6,6 +6,7 @@ import asyncio
 import json
 import shutil
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from conftest import CANARY, solution
 from gymnasium.utils.env_checker import check_env
 
 import dojo_lite
+import sandbox
 from dojo_lite import DojoEnv, Status
 
 pytestmark = pytest.mark.slow
@@ -327,3 +329,25 @@ def test_sync_close_after_async_use_says_how_to_close(toy_task: dojo_lite.Task) 
 
     assert not asyncio.run(use()).exists(), "aclose stops the pool"
     env.close()  # already closed: nothing to do
+
+
+@pytest.mark.root
+def test_an_unjailed_episode_finds_its_input_and_scores_right(toy_task: dojo_lite.Task, traversable_root: None,
+                                                               tmp_path: Path) -> None:
+    # isolation="none" is an explicit opt-out: runs are plain processes of uid 65534, and ./input
+    # must point at the data's host path (there is no /data without a jail).
+    cache = Path(tempfile.mkdtemp(prefix="dojo-unjailed-"))
+    cache.chmod(0o755)
+    env = dojo_lite.DojoEnv(toy_task, cache=cache, trajectory_dir=tmp_path, pool_options={"isolation": "none"})
+    try:
+        env.reset(seed=0)
+        code = "import os\nprint('uid', os.getuid(), os.path.realpath('input'))\n" + solution(0.5)
+        obs, reward, _, _, info = env.step({"action": "execute_code", "code": code})
+        assert obs["status"] == "ok", obs["feedback"]
+        assert info["score"] == pytest.approx(0.5) and reward > 0
+        stdout = obs["data"]["run"]["stdout_tail"]
+        assert stdout.startswith("uid 65534 " + str(cache)), stdout
+        assert any("isolation='none'" in w for w in obs["data"]["run"]["warnings"])
+    finally:
+        env.close()
+        sandbox.remove_tree(cache)

@@ -118,21 +118,6 @@ def test_killing_the_zygote_fails_the_run_and_the_pool_recovers(fresh_pool: Call
     assert_no_leftovers(driver.pool)
 
 
-def test_strict_mode_refuses_without_a_jail(runner: asyncio.Runner) -> None:
-    pool = sandbox.Pool(strict=True, jail=False, name="strict")
-    with pytest.raises(sandbox.GuaranteeUnavailable):
-        runner.run(pool.start())
-    with pytest.raises(sandbox.PoolClosed):
-        runner.run(pool.run("print(1)", workdir="w"))
-
-
-def test_strict_mode_runs_where_every_guarantee_holds(fresh_pool: Callable[..., Driver]) -> None:
-    driver = fresh_pool(strict=True)
-    assert driver.pool.jailed and driver.pool.warnings == ()
-    result = driver.run("print('strict')")
-    assert result.status is Status.OK and result.warnings == (), describe(result)
-
-
 def test_runs_in_sequence_share_one_zygote(bare: Driver) -> None:
     zygote = bare.zygote().pid
     results = [bare.run(f"print({i})") for i in range(5)]

