@@ -115,10 +115,25 @@ class LoopDisk:
             os.chown(self.mountpoint, self.owner, self.owner)
 
     def wipe(self) -> None:
-        """Empty the file system, whatever the tree in it: format it again."""
-        self._unmount()
-        self._format()
-        self._mount()
+        """Empty the work dir, whatever the tree in it: a new file system in a new image.
+
+        Never the old image formatted again: a run that just ended may still hold the
+        old file system (its mount namespace dies a moment later), and the loop device
+        of a still-mounted image would be reused, with the old contents.
+        """
+        old = self.image
+        self.image = _next_image(old)
+        try:
+            self._format()
+            self._unmount()
+            self._mount()
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                self.image.unlink()
+            self.image = old
+            raise
+        with contextlib.suppress(FileNotFoundError):
+            old.unlink()  # its blocks are freed when the last mount of it goes
 
     def usage(self) -> tuple[int, int]:
         """(bytes free, files free) as the kernel counts them."""
@@ -153,6 +168,12 @@ class LoopDisk:
             self.mountpoint.rmdir()
         with contextlib.suppress(FileNotFoundError):
             self.image.unlink()
+
+
+def _next_image(image: Path) -> Path:
+    """``w.img`` -> ``w.1.img`` -> ``w.2.img``: a fresh name in the same folder."""
+    stem, _, count = image.stem.partition(".")
+    return image.with_name(f"{stem}.{int(count or 0) + 1}.img")
 
 
 def detached_tree(path: Path) -> int:
