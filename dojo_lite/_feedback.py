@@ -13,10 +13,12 @@ import pandas as pd
 import sandbox
 
 from ._task import PreparedData, Task
+from ._text import quote_block
 
 __all__ = ["data_files", "describe_run", "run_data", "submission_format"]
 
 _TAIL = 3000  # characters of each output stream an agent is shown
+_FILES_SHOWN = 50  # file names of a run an observation lists
 _HINTS = {
     sandbox.Status.TIMEOUT: "It ran out of time: make it faster (fewer rows or features, fewer "
                             "iterations, a simpler model) or stop earlier.",
@@ -91,18 +93,20 @@ def run_data(result: sandbox.RunResult) -> dict[str, Any]:
         "status": result.status.value, "exit_code": result.exit_code, "signal": result.signal,
         "wall_s": round(result.wall_s, 3), "cpu_s": result.cpu_s, "peak_memory_bytes": result.peak_memory_bytes,
         "stdout_tail": result.stdout.text[-_TAIL:], "stderr_tail": result.stderr.text[-_TAIL:],
-        "traceback": result.traceback, "files": [f.path for f in result.files],
+        "traceback": result.traceback, "files": [f.path for f in result.files[:_FILES_SHOWN]],
+        "files_total": len(result.files), "files_complete": result.files_complete and len(result.files) <= _FILES_SHOWN,
         "warnings": list(result.warnings),  # guarantees that did not hold (an explicit opt-out)
     }
 
 
 def _stream(name: str, output: sandbox.Output) -> str:
+    """An output tail, each line quoted (``| ``): what the code printed never reads as ours."""
     if not output.text:
         return ""
     text = output.text[-_TAIL:]
-    cut = output.total_bytes - len(text.encode())
+    cut = output.total_bytes - len(text.encode(errors="replace"))
     label = f"{name} (last {len(text)} characters of {output.total_bytes} bytes)" if cut > 0 else name
-    return f"--- {label} ---\n{text.rstrip()}\n"
+    return f"{label}, each line behind '| ':\n{quote_block(text.rstrip())}\n"
 
 
 def describe_run(result: sandbox.RunResult, where: str) -> str:
@@ -115,7 +119,7 @@ def describe_run(result: sandbox.RunResult, where: str) -> str:
         head = f"Your code failed {where} after {result.wall_s:.1f} s: {result.status.value}. {result.message}".rstrip()
     parts = [head, _stream("stdout", result.stdout), _stream("stderr", result.stderr)]
     if result.traceback and result.traceback.strip()[-200:] not in result.stderr.text:
-        parts.append(f"--- traceback ---\n{result.traceback.rstrip()[-_TAIL:]}\n")
+        parts.append(f"traceback, each line behind '| ':\n{quote_block(result.traceback.rstrip()[-_TAIL:])}\n")
     if result.status in _HINTS:
         parts.append(_HINTS[result.status])
     return "\n".join(p for p in parts if p)

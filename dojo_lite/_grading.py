@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 
 from ._errors import SubmissionError, TaskFormatError
 from ._metrics import Direction, PredictionKind, get_metric
+from ._text import quote
 
 __all__ = [
     "CUSTOM",
@@ -352,11 +353,13 @@ def _open(filename: str, dir_fd: int) -> int:
 def _missing_message(filename: str, dir_fd: int) -> str:
     message = f"there is no {filename} in the work dir: your code must write ./{filename} (the current directory)"
     try:
-        others = sorted(name for name in os.listdir(dir_fd) if name.lower().endswith(".csv"))
+        with os.scandir(dir_fd) as entries:  # a huge directory is not read whole
+            others = sorted(entry.name for _, entry in zip(range(10_000), entries, strict=False)
+                            if entry.name.lower().endswith(".csv"))
     except OSError:
         others = []
     if others:
-        message += f"; CSV files found there: {_sample(others)}"
+        message += f"; CSV files found there: {_sample([_show(name) for name in others])}"
     return message
 
 
@@ -439,7 +442,7 @@ def _check_columns(header: list[str], spec: GradingSpec, filename: str) -> dict[
     found = f"expected the columns {','.join(expected)}, found {shown}"
     missing = [name for name in expected if name not in header]
     if missing:
-        hints = [f"{name!r} is there as {_show(other)!r}" for name in missing for other in header
+        hints = [f"{name!r} is there as {_show(other)}" for name in missing for other in header
                  if other != name and other.lower() == name.lower()]
         hint = f" (names are case-sensitive: {'; '.join(hints)})" if hints else ""
         raise SubmissionError("missing_columns", f"{filename} lacks {_columns_named(missing)}; {found}{hint}")
@@ -533,16 +536,16 @@ def _fail_on(
         return
     first = rows[:_SHOWN].tolist()
     if cells is None:
-        where = f"{'id' if len(rows) == 1 else 'ids'} {_sample([str(ids[i]) for i in first], total=len(rows))}"
+        where = f"{'id' if len(rows) == 1 else 'ids'} {_sample([_show(str(ids[i])) for i in first], total=len(rows))}"
     else:
-        where = _sample([f"id {ids[i]}: {cells[i]!r}" for i in first], total=len(rows))
+        where = _sample([f"id {_show(str(ids[i]))}: {_show(str(cells[i]))}" for i in first], total=len(rows))
     raise SubmissionError(code, f"{what}: {len(rows)} of {_count(len(ids), 'row')} ({where}); {advice}")
 
 
 def _columns_named(names: Sequence[str], adjective: str = "") -> str:
     """``the column 'a'`` or ``the columns 'a', 'b'`` (``adjective`` goes before "column")."""
     noun = "column " if len(names) == 1 else "columns "
-    return f"the {adjective}{noun}" + _sample([repr(name) for name in names])
+    return f"the {adjective}{noun}" + _sample([_show(name) for name in names])
 
 
 def _count(n: int, noun: str) -> str:
@@ -550,10 +553,8 @@ def _count(n: int, noun: str) -> str:
 
 
 def _show(value: str) -> str:
-    """A value written by the agent, made readable in a message (empty shown, long cut)."""
-    if not value:
-        return "'' (empty)"
-    return value if len(value) <= 40 else value[:37] + "..."
+    """A value written by the agent, for a message of ours: quoted, escaped to one line, cut short."""
+    return quote(value, 40)
 
 
 def _sample(items: Sequence[str], total: int | None = None) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 import attrs
 import gymnasium
 
+from ._text import clean
+
 __all__ = ["ACTIONS", "INFO_TOPICS", "ActionSpace", "Observation", "ObservationSpace", "Status"]
 
 ACTIONS = ("request_info", "validate_code", "execute_code", "get_history", "reset")
@@ -39,17 +41,19 @@ def clip_text(text: str, limit: int = MAX_TEXT) -> str:
 
 
 def _clip(value: Any) -> Any:
+    """Every string capped and made valid UTF-8 with control characters escaped."""
     if isinstance(value, str):
-        return clip_text(value)
+        return clean(clip_text(value))
     if isinstance(value, dict):
-        return {str(k): _clip(v) for k, v in value.items()}
+        return {clean(str(k)): _clip(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_clip(v) for v in value]
     return value
 
 
 def _clip_feedback(text: object) -> str:
-    return clip_text(str(text), 4 * MAX_TEXT)
+    # Last line of defence: whatever the parts, the whole is valid UTF-8 with no terminal escapes.
+    return clean(clip_text(str(text), 4 * MAX_TEXT))
 
 
 def _jsonable(value: Any) -> Any:

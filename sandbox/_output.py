@@ -15,6 +15,7 @@ from ._result import Output
 
 _UCRED = struct.Struct("iII")
 MAX_MESSAGE = 1 << 20
+_PER_CALLBACK = 16  # messages read per wake-up: the event loop gets its turn between batches
 
 
 class CappedStream:
@@ -114,7 +115,7 @@ class Channel:
         self._loop.add_reader(sock, self._readable)
 
     def _readable(self) -> None:
-        while True:
+        for _ in range(_PER_CALLBACK):  # the reader is level-triggered: the rest comes next turn
             try:
                 data, ancdata, _, _ = self.sock.recvmsg(
                     MAX_MESSAGE, socket.CMSG_SPACE(_UCRED.size) + socket.CMSG_SPACE(16 * 4))

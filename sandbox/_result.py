@@ -50,7 +50,9 @@ class RunResult:
     ``exit_code`` is set when the process exited, ``signal`` when a signal killed
     it.  ``traceback`` holds the formatted traceback of an uncaught Python
     exception (``SyntaxError`` included).  ``message`` explains statuses the code
-    did not cause itself (timeout, memory, sandbox errors).  ``warnings`` lists
+    did not cause itself (timeout, memory, sandbox errors).  ``files`` lists what the
+    run created or changed in its work dir (at most 1,000; ``files_complete`` is False
+    when the tree was too big to look at whole).  ``warnings`` lists
     guarantees that did not hold for this run (see ``sandbox doctor``).
     """
 
@@ -65,6 +67,7 @@ class RunResult:
     cpu_s: float | None = None
     peak_memory_bytes: int | None = None
     files: tuple[FileChange, ...] = ()
+    files_complete: bool = True
     warnings: tuple[str, ...] = ()
 
     @property
@@ -87,5 +90,6 @@ class RunResult:
             "cpu_s": None if self.cpu_s is None else round(self.cpu_s, 6),
             "peak_memory_bytes": self.peak_memory_bytes,
             "files": [attrs.asdict(f) for f in self.files],
+            "files_complete": self.files_complete,
             "warnings": list(self.warnings),
         }

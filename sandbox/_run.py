@@ -87,6 +87,7 @@ class Run:
         self.killed_for: Status | None = None
         self.message = ""
         self.agent_pid: int | None = None
+        self.started = False  # the agent took the request
         self.traceback: str | None = None
         self.status: dict[str, object] | None = None
         self.early_exit = False
@@ -101,7 +102,7 @@ class Run:
             self._kill_without_cgroup()
 
     async def execute(self, request: dict[str, object], source: bytes) -> RunResult:
-        before = Snapshot.take(self.workdir)
+        before = await asyncio.to_thread(Snapshot.take, self.workdir)
         started = time.monotonic()
         streams = [
             CappedStream(fd, keep=self.limits.output_bytes, kill_after=self.limits.output_kill_bytes,
@@ -122,7 +123,7 @@ class Run:
                     await self._wait_status()
             except TimeoutError:
                 self.kill(Status.TIMEOUT, f"wall-clock limit of {self.limits.timeout:g} s exceeded")
-            if self.status is None and self.agent_pid is None and self.killed_for is None:
+            if self.status is None and not self.started and self.killed_for is None:
                 # It hung up before the agent started (its zygote was killed): nothing ran.
                 raise SpareLost
             wall = time.monotonic() - started
@@ -140,7 +141,8 @@ class Run:
         finally:
             if watchdog is not None:
                 watchdog.cancel()
-        return self._verdict(wall, streams, before)
+        after = await asyncio.to_thread(Snapshot.take, self.workdir)
+        return self._verdict(wall, streams, before, after)
 
     async def _send(self, request: dict[str, object], source: bytes) -> None:
         channel = self.spare.channel
@@ -154,23 +156,29 @@ class Run:
             await channel.send(source[start:start + _CODE_CHUNK])
 
     async def _wait_status(self) -> None:
+        """Read the spare's channel until the run is over.  Only the spare holds that socket
+        (the agent talks to the spare, which relays a few capped, rebuilt reports): every
+        message here is the sandbox's own."""
         while True:
             message = await self.spare.channel.queue.get()
             if message is None:
                 return
             for fd in message.fds:
                 os.close(fd)
-            if message.pid == self.spare.host_pid and message.op == "status":
-                self.status = message.body
+            body = message.body
+            if message.op == "status":
+                self.status = body
                 return
-            if message.op == "exit" and message.pid == self.agent_pid and isinstance(message.body.get("code"), int):
-                self._exited_early(message.body["code"], message.body.get("scratch_full") is True)
+            if message.op == "exit" and isinstance(body.get("code"), int):
+                self._exited_early(body["code"], body.get("scratch_full") is True)
                 return
-            if message.op == "started" and self.agent_pid is None:
-                self.agent_pid = message.pid
-            elif message.op == "traceback" and isinstance(message.body.get("text"), str):
-                self.traceback = message.body["text"][-32768:]
-            elif message.op == "running" and message.pid == self.agent_pid:
+            if message.op == "started":
+                self.started = True
+                pid = body.get("agent_pid")  # only without a jail: then it is a host pid
+                self.agent_pid = pid if isinstance(pid, int) and not isinstance(pid, bool) and pid > 1 else None
+            elif message.op == "traceback" and isinstance(body.get("text"), str):
+                self.traceback = body["text"][-32768:]
+            elif message.op == "running":
                 self.running = True
             elif message.op == "sandbox_error" and not self.running:
                 self.killed_for = Status.SANDBOX_ERROR
@@ -213,9 +221,10 @@ class Run:
                 self.kill(Status.MEMORY, f"memory limit of {self.limits.memory} bytes exceeded (RSS watchdog)")
                 return
 
-    def _verdict(self, wall: float, streams: list[CappedStream], before: Snapshot) -> RunResult:
+    def _verdict(self, wall: float, streams: list[CappedStream], before: Snapshot, after: Snapshot) -> RunResult:
         cgroup = self.spare.cgroup
         status, exit_code, signum, message = self._classify()
+        files, complete = after.changes_since(before)
         cpu = cgroup.cpu_seconds() if cgroup else None
         peak = cgroup.peak_memory() if cgroup else None
         reported = self.status or {}
@@ -227,7 +236,7 @@ class Run:
             status=status, exit_code=exit_code, signal=signum,
             stdout=streams[0].output(), stderr=streams[1].output(), traceback=self.traceback,
             message=message, wall_s=wall, cpu_s=cpu, peak_memory_bytes=peak,
-            files=Snapshot.take(self.workdir).changes_since(before), warnings=self.context.warnings,
+            files=files, files_complete=complete, warnings=self.context.warnings,
         )
 
     def _classify(self) -> tuple[Status, int | None, int | None, str]:
@@ -240,6 +249,9 @@ class Run:
                 signum = os.WTERMSIG(raw)
         if self.killed_for is not None:
             return self.killed_for, exit_code, signum, self.message
+        if self.status and self.status.get("flooded") is True:
+            return (Status.OUTPUT_LIMIT, exit_code, signum,
+                    "the run flooded the sandbox's control channel (too many or too large messages)")
         if self.spare.cgroup is not None and self.spare.cgroup.oom_kills() > 0:
             return Status.MEMORY, exit_code, signum, f"memory limit of {self.limits.memory} bytes exceeded"
         if raw is None and self.context.pool_closed():

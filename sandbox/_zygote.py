@@ -16,9 +16,11 @@ object per message).  Each spare introduces itself on that socket with a
 ``hello`` that carries, as ``SCM_RIGHTS``, its private channel and the read ends
 of its stdout and stderr pipes; the kernel adds the spare's pid as the
 controller sees it (``SO_PASSCRED``), which is how the controller finds it to
-put it in a cgroup.  The agent never holds the zygote's socket, and the
-controller believes a ``status`` message only when the kernel says the spare
-sent it, so agent code cannot forge its own result.
+put it in a cgroup.  The agent holds neither the zygote's socket nor the
+spare's channel: it talks to the spare over a socket pair of its own, and the
+spare relays to the controller only a few known reports, rebuilt and capped
+(a flood ends the run), so agent code can neither forge its result nor stall
+the controller.
 """
 
 import array
@@ -67,6 +69,8 @@ LINUX_CAPABILITY_VERSION_3 = 0x20080522
 NAMESPACE_KINDS = ("user", "mnt", "pid", "net", "ipc", "uts", "cgroup", "time")
 
 MAX_MESSAGE = 1 << 20
+AGENT_MESSAGE_CAP = 64 * 1024  # one report of the agent (a traceback is capped at 32 KiB)
+AGENT_MESSAGES_CAP = 64  # a run sends four; more is a flood, and ends the run
 _OWN_SCRATCH = False  # set in a run that has its own /tmp (in a jail)
 TRACEBACK_CAP = 32 * 1024
 RLIMITS = {
@@ -348,8 +352,14 @@ def _text_stream(fd):
     return io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace", write_through=True)
 
 
-def _agent(sock, cfg, out_w, err_w):
+def _agent(sock, controller, cfg, out_w, err_w):
+    """The run's process: set up, take the request from the spare, run the code.
+
+    ``sock`` leads to the spare, which relays a few capped reports to the
+    controller; the controller's own socket is closed here, first thing.
+    """
     global _OWN_SCRATCH
+    controller.close()
     _OWN_SCRATCH = bool(cfg["namespaces"])
     # Its own session: killing its process group (kill(0), or kill(getppid())
     # which is kill(0) in a pid namespace) must not reach the spare.
@@ -470,19 +480,22 @@ def _spare(ctl, cfg):
         os.setgroups([])
         os.setgid(cfg["drop_to"])
         os.setuid(cfg["drop_to"])
+    agent_sock, agent_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
     if pid == 0:
         try:
-            _agent(channel, cfg, out_w, err_w)
+            agent_sock.close()
+            _agent(agent_end, channel, cfg, out_w, err_w)
         except BaseException:
             os.write(2, traceback.format_exc().encode(errors="replace"))
             try:
-                _send(channel, {"op": "sandbox_error", "text": traceback.format_exc()[-TRACEBACK_CAP:]})
+                _send(agent_end, {"op": "sandbox_error", "text": traceback.format_exc()[-TRACEBACK_CAP:]})
             finally:
                 os._exit(71)
     os.close(out_w)
     os.close(err_w)
-    _, status, usage = os.wait4(pid, 0)
+    agent_end.close()
+    status, usage, flooded = _relay(channel, agent_sock, pid, None if cfg["namespaces"] else pid)
     if init is not None:
         os.kill(init, signal.SIGKILL)  # the namespace, and all the agent left in it, dies with its init
     _send(channel, {
@@ -491,10 +504,92 @@ def _spare(ctl, cfg):
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "maxrss_kb": usage.ru_maxrss,
         "scratch_full": cfg["namespaces"] and _scratch_full(),
+        "flooded": flooded,
     })
     if init is not None:
         os.waitpid(init, 0)
     os._exit(0)
+
+
+def _relay(controller, agent, pid, host_pid):
+    """Carry the request to the agent and its reports back, until it exits.
+
+    Agent code holds only ``agent``: what comes from it is read here, at most
+    AGENT_MESSAGES_CAP messages of AGENT_MESSAGE_CAP bytes, and only a few
+    known reports, rebuilt field by field, go on to the controller (nothing
+    after ``exit``).  A flood kills the agent.  Returns (wait status, rusage,
+    whether it flooded).
+    """
+    exited = os.pidfd_open(pid)
+    selector = selectors.DefaultSelector()
+    selector.register(controller, selectors.EVENT_READ, "controller")
+    selector.register(agent, selectors.EVENT_READ, "agent")
+    selector.register(exited, selectors.EVENT_READ, "exited")
+    count, flooded = 0, False
+    while True:
+        for key, _ in selector.select():
+            if key.data == "exited":
+                _, status, usage = os.wait4(pid, 0)
+                return status, usage, flooded
+            if key.data == "controller":
+                if not _forward_request(controller, agent):
+                    selector.unregister(controller)
+                    os.kill(pid, signal.SIGKILL)  # the controller is gone: so is the run
+                continue
+            data = _recv_quietly(agent, AGENT_MESSAGE_CAP + 1)
+            count += 1
+            if data and (count > AGENT_MESSAGES_CAP or len(data) > AGENT_MESSAGE_CAP):
+                flooded = True
+                os.kill(pid, signal.SIGKILL)
+            report = _report(data) if data and not flooded else None
+            if report is not None:
+                if report["op"] == "started" and host_pid is not None:
+                    report["agent_pid"] = host_pid
+                controller.send(json.dumps(report).encode())
+            if not data or flooded or (report is not None and report["op"] == "exit"):
+                selector.unregister(agent)
+
+
+def _forward_request(controller, agent):
+    """One message of the request (with its descriptors) from the controller to the agent."""
+    try:
+        data, ancdata, _, _ = controller.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(4 * 4))
+    except OSError:
+        return False
+    if not data:
+        return False
+    fds = [fd for level, kind, payload in ancdata if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS
+           for fd in array.array("i", payload[: len(payload) - len(payload) % 4])]
+    try:
+        agent.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else [])
+    except OSError:
+        pass  # the agent died: its exit is seen next
+    for fd in fds:
+        os.close(fd)
+    return True
+
+
+def _recv_quietly(sock, size):
+    try:
+        return sock.recv(size)
+    except OSError:
+        return b""
+
+
+def _report(data):
+    """The agent's report rebuilt from known fields only, or None."""
+    try:
+        body = json.loads(data.decode())
+    except ValueError:
+        return None
+    op = body.get("op") if isinstance(body, dict) else None
+    if op in ("started", "running"):
+        return {"op": op}
+    if op in ("traceback", "sandbox_error") and isinstance(body.get("text"), str):
+        return {"op": op, "text": body["text"][-TRACEBACK_CAP:]}
+    if op == "exit" and isinstance(body.get("code"), int) and not isinstance(body.get("code"), bool):
+        return {"op": "exit", "code": body["code"] & 0xFF, "scratch_full": body.get("scratch_full") is True}
+    return None
 
 
 # ---------------------------------------------------------------- the zygote

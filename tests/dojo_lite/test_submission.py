@@ -149,7 +149,7 @@ def test_string_ids_are_compared_as_written(tmp_path: Path) -> None:
     assert frame["Id"].tolist() == ["b", "007"] and frame["SalePrice"].tolist() == [2.0, 1.0]
     write(tmp_path, "Id,SalePrice\n7,1\nb,2\n")
     message = rejected(tmp_path, spec, ["b", "007"], "extra_ids")
-    assert "ids not in test.csv: 7" in message and "missing ids: 007" in message
+    assert "ids not in test.csv: '7'" in message and "missing ids: 007" in message
 
 
 def test_a_byte_order_mark_is_accepted(tmp_path: Path, titanic: GradingSpec) -> None:
@@ -242,7 +242,7 @@ def test_not_csv(tmp_path: Path, titanic: GradingSpec, content: str, message: st
 
 def test_a_short_row_has_empty_cells(tmp_path: Path, titanic: GradingSpec) -> None:
     write(tmp_path, "PassengerId,Survived\n1,0\n2\n3,1\n")
-    assert "empty or NaN: 1 of 3 rows (id 2)" in rejected(tmp_path, titanic, IDS, "nan")
+    assert "empty or NaN: 1 of 3 rows (id '2')" in rejected(tmp_path, titanic, IDS, "nan")
 
 
 def test_quoted_fields_and_crlf_line_ends(tmp_path: Path) -> None:
@@ -255,7 +255,7 @@ def test_missing_columns(tmp_path: Path, titanic: GradingSpec) -> None:
     write(tmp_path, "PassengerId,survived\n1,0\n2,1\n3,1\n")
     message = rejected(tmp_path, titanic, IDS, "missing_columns")
     assert "lacks the column 'Survived'" in message
-    assert "expected the columns PassengerId,Survived, found PassengerId,survived" in message
+    assert "expected the columns PassengerId,Survived, found 'PassengerId','survived'" in message
     assert "case-sensitive" in message
 
 
@@ -268,7 +268,7 @@ def test_a_wide_header_is_cut_short(tmp_path: Path, titanic: GradingSpec) -> Non
     names = [f"f{i}" for i in range(100)]
     write(tmp_path, ",".join(["PassengerId", "Survived", *names]) + "\n" + ",".join(["1"] * 102) + "\n")
     message = rejected(tmp_path, titanic, IDS, "extra_columns")
-    assert "found PassengerId,Survived,f0," in message and ",f17,... (102 in all)" in message
+    assert "found 'PassengerId','Survived','f0'," in message and "'f17',... (102 in all)" in message
     assert "f18," not in message.split("found")[1]
     assert "the extra columns 'f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8', 'f9', ... (100 in all);" in message
 
@@ -305,13 +305,13 @@ def test_duplicate_ids(tmp_path: Path, titanic: GradingSpec) -> None:
     write(tmp_path, "PassengerId,Survived\n1,0\n2,1\n2.0,1\n")
     message = rejected(tmp_path, titanic, IDS, "duplicate_ids")
     assert "has 3 rows, expected 3" in message
-    assert "ids that appear more than once: 2 (2 times)" in message and "missing ids: 3" in message
+    assert "ids that appear more than once: '2' (2 times)" in message and "missing ids: 3" in message
 
 
 def test_extra_ids(tmp_path: Path, titanic: GradingSpec) -> None:
     write(tmp_path, "PassengerId,Survived\n1,0\n2,1\n3,1\n99,0\n,1\n")
     message = rejected(tmp_path, titanic, IDS, "extra_ids")
-    assert "has 5 rows, expected 3" in message and "ids not in test.csv: 99, '' (empty)" in message
+    assert "has 5 rows, expected 3" in message and "ids not in test.csv: '99', '' (empty)" in message
     assert "missing" not in message
 
 
@@ -319,12 +319,12 @@ def test_extra_ids(tmp_path: Path, titanic: GradingSpec) -> None:
 def test_nan_predictions(tmp_path: Path, cell: str) -> None:
     write(tmp_path, f"Id,SalePrice\n1,10\n2,{cell}\n3,{cell}\n")
     message = rejected(tmp_path, spec_of(HOUSES), IDS, "nan")
-    assert message.startswith("column 'SalePrice' is empty or NaN: 2 of 3 rows (ids 2, 3)")
+    assert message.startswith("column 'SalePrice' is empty or NaN: 2 of 3 rows (ids '2', '3')")
 
 
 def test_nan_labels(tmp_path: Path, titanic: GradingSpec) -> None:
     write(tmp_path, "PassengerId,Survived\n1,0\n2,\n3,1\n")
-    assert "column 'Survived' is empty or NaN: 1 of 3 rows (id 2)" in rejected(tmp_path, titanic, IDS, "nan")
+    assert "column 'Survived' is empty or NaN: 1 of 3 rows (id '2')" in rejected(tmp_path, titanic, IDS, "nan")
     write(tmp_path, "PassengerId,Survived\n1,0\n2,\n3,1\n")
     rejected(tmp_path, spec_of(TITANIC, labels=None), IDS, "nan")
 
@@ -332,13 +332,13 @@ def test_nan_labels(tmp_path: Path, titanic: GradingSpec) -> None:
 def test_strings_in_a_numeric_column(tmp_path: Path) -> None:
     write(tmp_path, "Id,SalePrice\n1,10\n2,abc\n3,1e3\n")
     message = rejected(tmp_path, spec_of(HOUSES), IDS, "non_numeric")
-    assert "column 'SalePrice' has values that are not numbers: 1 of 3 rows (id 2: 'abc')" in message
+    assert "column 'SalePrice' has values that are not numbers: 1 of 3 rows (id '2': 'abc')" in message
 
 
 def test_probabilities_outside_0_1(tmp_path: Path) -> None:
     write(tmp_path, "id,p\n1,1.2\n2,0.5\n3,-0.1\n")
     message = rejected(tmp_path, spec_of(BINARY), IDS, "out_of_range")
-    assert "must be in [0, 1]: 2 of 3 rows (id 1: '1.2', id 3: '-0.1')" in message
+    assert "must be in [0, 1]: 2 of 3 rows (id '1': '1.2', id '3': '-0.1')" in message
 
 
 def test_probabilities_at_the_bounds_are_fine(tmp_path: Path) -> None:
@@ -356,19 +356,19 @@ def test_infinite_values(tmp_path: Path) -> None:
 def test_unknown_labels(tmp_path: Path, titanic: GradingSpec) -> None:
     write(tmp_path, "PassengerId,Survived\n1,0\n2,2\n3,yes\n")
     message = rejected(tmp_path, titanic, IDS, "bad_labels")
-    assert "not labels: 2 of 3 rows (id 2: '2', id 3: 'yes'); the labels are: 0, 1" in message
+    assert "not labels: 2 of 3 rows (id '2': '2', id '3': 'yes'); the labels are: 0, 1" in message
 
 
 def test_string_labels(tmp_path: Path) -> None:
     spec = spec_of(TITANIC, labels=["no", "yes"])
     write(tmp_path, "PassengerId,Survived\n1,yes\n2,no\n3,Yes\n")
-    assert "id 3: 'Yes'" in rejected(tmp_path, spec, IDS, "bad_labels")
+    assert "id '3': 'Yes'" in rejected(tmp_path, spec, IDS, "bad_labels")
 
 
 def test_negative_values_for_rmsle(tmp_path: Path) -> None:
     write(tmp_path, "Id,SalePrice\n1,10\n2,-5\n3,0\n")
     message = rejected(tmp_path, spec_of(HOUSES), IDS, "negative_values")
-    assert "id 2: '-5'" in message and ">= 0" in message
+    assert "id '2': '-5'" in message and ">= 0" in message
     assert read_submission(tmp_path, spec_of(HOUSES, metric="rmse"), pd.Series(IDS))["SalePrice"].tolist() == [
         10.0, -5.0, 0.0]
 
@@ -414,7 +414,7 @@ def test_qwk_scores_ratings(tmp_path: Path) -> None:
     assert graded(tmp_path, spec, "id,rating\n1,1\n2,1\n3,3\n", answers) == pytest.approx(20 / 23)
     with pytest.raises(SubmissionError) as caught:
         graded(tmp_path, spec, "id,rating\n1,1\n2,high\n3,3\n", answers)
-    assert caught.value.code == "non_numeric" and "id 2: 'high'" in caught.value.message
+    assert caught.value.code == "non_numeric" and "id '2': 'high'" in caught.value.message
 
 
 def test_binary_probabilities(tmp_path: Path) -> None:

@@ -1,0 +1,95 @@
+"""The controller cannot be stalled, bloated or broken by what agent code does.
+
+Attacks on the control channel, on the work dir's tree and on the event loop, each while a
+ticker measures how late the event loop runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+
+import attrs
+import psutil
+from jailtools import BARE_LIMITS, Driver, describe
+
+import sandbox
+from sandbox import Status
+
+FLOOD = """
+import json, os, socket, stat, threading
+socks = []
+for fd in range(3, 1024):
+    try:
+        if stat.S_ISSOCK(os.fstat(fd).st_mode):
+            socks.append(socket.socket(fileno=fd))
+    except OSError:
+        pass
+print("sockets", len(socks), flush=True)
+big = json.dumps({"op": "traceback", "text": "x" * 60000}).encode()
+small = json.dumps({"op": "status", "status": 0}).encode()
+while True:
+    for s in socks:
+        for payload in (small, big, b"not json", json.dumps({"op": "sandbox_error", "text": "forged"}).encode()):
+            try:
+                s.send(payload)
+            except OSError:
+                pass
+"""
+
+
+@contextlib.asynccontextmanager
+async def loop_lag() -> AsyncIterator[list[float]]:
+    """Yields a list that holds, at the end, the worst lateness (s) of a 10 ms ticker."""
+    worst = [0.0]
+
+    async def tick() -> None:
+        while True:
+            start = time.monotonic()
+            await asyncio.sleep(0.01)
+            worst[0] = max(worst[0], time.monotonic() - start - 0.01)
+
+    ticker = asyncio.ensure_future(tick())
+    try:
+        yield worst
+    finally:
+        ticker.cancel()
+
+
+def test_a_channel_flood_ends_the_run_and_never_stalls_the_controller(fresh_pool: Callable[..., Driver]) -> None:
+    driver = fresh_pool(spares=0, limits=attrs.evolve(BARE_LIMITS, timeout=10))
+    rss_before = psutil.Process().memory_info().rss
+
+    async def attack() -> tuple[sandbox.RunResult, float]:
+        async with loop_lag() as worst:
+            result = await driver.pool.run(FLOOD, workdir="w")
+        return result, worst[0]
+
+    result, lag = driver.runner.run(attack())
+    assert result.status is Status.OUTPUT_LIMIT, describe(result)
+    assert "control channel" in result.message
+    assert result.stdout.text.startswith("sockets 1"), "the agent holds exactly one socket: its own to the spare"
+    assert result.wall_s < 5, "the flood ended the run at once, long before its time limit"
+    assert lag < 0.1, f"the event loop stalled {lag * 1000:.0f} ms"
+    assert psutil.Process().memory_info().rss - rss_before < 50 << 20
+    driver.assert_healthy()
+
+
+def test_the_time_limit_fires_whatever_the_channel_does(fresh_pool: Callable[..., Driver]) -> None:
+    slow_flood = FLOOD.replace("while True:", "import time\nwhile True:\n    time.sleep(0.05)")
+    driver = fresh_pool(limits=attrs.evolve(BARE_LIMITS, timeout=1.0))
+    result = driver.run(slow_flood)
+    # 64 messages at most: a slow sender is killed when it passes them, or by the time limit
+    assert result.status in (Status.OUTPUT_LIMIT, Status.TIMEOUT), describe(result)
+    assert result.wall_s < 2.0
+
+
+def test_forged_reports_do_not_become_verdicts(bare: Driver) -> None:
+    # a forged "status" (the spare's own report) and "sandbox_error" are dropped or ignored
+    # once the run runs: the verdict is the run's real exit
+    code = FLOOD.replace("while True:", "for _ in range(1):") + "\nprint('done')\nraise SystemExit(3)\n"
+    result = bare.run(code)
+    assert result.status is Status.ERROR and result.exit_code == 3, describe(result)
+    assert result.stdout.text == "sockets 1\ndone\n"
