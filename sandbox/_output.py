@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -129,11 +130,10 @@ class Channel:
             pid, fds = _ancillary(ancdata)
             try:
                 body = json.loads(data.decode())
-            except ValueError:
+            except Exception:  # ValueError, RecursionError, MemoryError: a bad message, dropped
                 body = None
             if not isinstance(body, dict):
-                for fd in fds:
-                    os.close(fd)
+                _close_all(fds)
                 continue
             self.queue.put_nowait(Message(pid, body, fds))
 
@@ -152,10 +152,23 @@ class Channel:
         self.sock.send(json.dumps(obj).encode())
 
     def close(self) -> None:
-        """Close the socket; whoever waits on the queue sees a hang-up."""
+        """Close the socket; whoever waits on the queue sees a hang-up.  Descriptors carried by
+        messages nobody took are closed."""
         self._hang_up()
         if self.sock.fileno() >= 0:
             self.sock.close()
+        left = [self.queue.get_nowait() for _ in range(self.queue.qsize())]
+        for message in left:
+            if message is not None:
+                _close_all(message.fds)
+        if any(message is None for message in left):
+            self.queue.put_nowait(None)
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _ancillary(ancdata: list[tuple[int, int, bytes]]) -> tuple[int | None, list[int]]:

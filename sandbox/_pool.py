@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import re
+import secrets
 import signal
 import socket
 import tempfile
@@ -141,7 +142,6 @@ class Pool:
         self._pending_spares = 0
         self._waiting = 0
         self._closed = False
-        self._runs = 0
         self._active: set[Spare] = set()
         self._background: set[asyncio.Future[None]] = set()  # adoptions and removals, awaited on close
 
@@ -431,8 +431,8 @@ class Pool:
         assert message.pid is not None
         channel_fd, out_fd, err_fd = message.fds
         spare = Spare(message.pid, Channel(socket.socket(fileno=channel_fd)), out_fd, err_fd, None, generation)
-        self._runs += 1
-        self._in_background(self._place(spare, f"run-{self._runs}"))
+        # a random name: a run's /proc/self/cgroup must not count the other episodes' runs
+        self._in_background(self._place(spare, f"run-{secrets.token_hex(6)}"))
 
     async def _place(self, spare: Spare, name: str) -> None:
         assert self._spare_queue is not None

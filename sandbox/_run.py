@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import time
@@ -25,6 +26,7 @@ from ._workdir import Snapshot
 
 _CODE_CHUNK = 1 << 16
 _WATCHDOG_PERIOD = 0.02
+_NO_SPACE = re.compile(r"No space left on device|Disk quota exceeded|File too large|\[Errno (28|122|27)\]")
 
 
 @attrs.define(eq=False)
@@ -88,6 +90,7 @@ class Run:
         self.message = ""
         self.agent_pid: int | None = None
         self.started = False  # the agent took the request
+        self._stderr_tail = ""
         self.traceback: str | None = None
         self.status: dict[str, object] | None = None
         self.early_exit = False
@@ -223,6 +226,7 @@ class Run:
 
     def _verdict(self, wall: float, streams: list[CappedStream], before: Snapshot, after: Snapshot) -> RunResult:
         cgroup = self.spare.cgroup
+        self._stderr_tail = streams[1].output().text[-4096:]
         status, exit_code, signum, message = self._classify()
         files, complete = after.changes_since(before)
         cpu = cgroup.cpu_seconds() if cgroup else None
@@ -270,7 +274,11 @@ class Run:
         return Status.ERROR, exit_code, None, f"exit code {exit_code}"
 
     def _disk_full(self) -> str:
-        """Why the run ran out of disk, or "": its work dir or its /tmp is full."""
+        """Why the run failed for want of disk, or "": its work dir or its /tmp is full now, and
+        what it wrote last says so (ENOSPC, EDQUOT, EFBIG).  A full disk alone is no reason: an
+        episode may keep its quota nearly full and fail for other reasons."""
+        if not _NO_SPACE.search(f"{self.traceback or ''}\n{self._stderr_tail}"):
+            return ""
         disk = self.context.disk
         if disk is not None and disk.full():
             return (f"the work dir's disk quota is full ({disk.quota.bytes} bytes, {disk.quota.files} files): "

@@ -274,8 +274,7 @@ def _finish(sock, code):
         sys.stderr.flush()
         # Say so before exiting: tearing down an address space the size of
         # torch's takes ~4 ms, and the controller need not wait for it.
-        full = code != 0 and _OWN_SCRATCH and _scratch_full()
-        _send(sock, {"op": "exit", "code": code, "scratch_full": full})
+        _send(sock, {"op": "exit", "code": code})
     except BaseException:
         pass
     finally:
@@ -358,9 +357,7 @@ def _agent(sock, controller, cfg, out_w, err_w):
     ``sock`` leads to the spare, which relays a few capped reports to the
     controller; the controller's own socket is closed here, first thing.
     """
-    global _OWN_SCRATCH
     controller.close()
-    _OWN_SCRATCH = bool(cfg["namespaces"])
     # Its own session: killing its process group (kill(0), or kill(getppid())
     # which is kill(0) in a pid namespace) must not reach the spare.
     os.setsid()
@@ -467,6 +464,8 @@ def _spare(ctl, cfg):
     # so that the agent forked below is born inside it.
     if channel.recv(MAX_MESSAGE) != b"go":
         os._exit(0)
+    global _OWN_SCRATCH
+    _OWN_SCRATCH = bool(cfg["namespaces"])
     init = None
     if cfg["namespaces"]:
         # Own user, mount, pid, network and IPC namespaces: nothing (abstract
@@ -495,7 +494,12 @@ def _spare(ctl, cfg):
     os.close(out_w)
     os.close(err_w)
     agent_end.close()
-    status, usage, flooded = _relay(channel, agent_sock, pid, None if cfg["namespaces"] else pid)
+    try:
+        status, usage, flooded = _relay(channel, agent_sock, pid, None if cfg["namespaces"] else pid)
+    except BaseException:  # the relay must never leave the agent running unwatched
+        os.kill(pid, signal.SIGKILL)
+        _, status, usage = os.wait4(pid, 0)
+        flooded = True
     if init is not None:
         os.kill(init, signal.SIGKILL)  # the namespace, and all the agent left in it, dies with its init
     _send(channel, {
@@ -580,7 +584,7 @@ def _report(data):
     """The agent's report rebuilt from known fields only, or None."""
     try:
         body = json.loads(data.decode())
-    except ValueError:
+    except Exception:  # ValueError, RecursionError ("[" * 60000), MemoryError: not a report
         return None
     op = body.get("op") if isinstance(body, dict) else None
     if op in ("started", "running"):
@@ -588,7 +592,9 @@ def _report(data):
     if op in ("traceback", "sandbox_error") and isinstance(body.get("text"), str):
         return {"op": op, "text": body["text"][-TRACEBACK_CAP:]}
     if op == "exit" and isinstance(body.get("code"), int) and not isinstance(body.get("code"), bool):
-        return {"op": "exit", "code": body["code"] & 0xFF, "scratch_full": body.get("scratch_full") is True}
+        # whether /tmp is full is looked at here (the spare shares the run's tmpfs), never taken from the agent
+        return {"op": "exit", "code": body["code"] & 0xFF,
+                "scratch_full": body["code"] != 0 and _OWN_SCRATCH and _scratch_full()}
     return None
 
 

@@ -513,3 +513,13 @@ def test_the_jail_never_holds_the_hosts_work_dirs(bare: Driver) -> None:
     assert result.stdout.text.startswith("False"), result.stdout.text
     mode = stat.S_IMODE(os.stat(bare.pool.directory / "episodes").st_mode)
     assert mode & 0o007 in (0, 1), oct(mode)
+
+
+@pytest.mark.slow
+def test_a_nearly_full_disk_does_not_relabel_other_failures(quota_pool: Driver) -> None:
+    filled = quota_pool.run(FILL_ONE_FILE)
+    assert filled.status is Status.DISK_LIMIT, describe(filled)
+    bug = quota_pool.run("{}['missing']\n")
+    assert bug.status is Status.ERROR, describe(bug)
+    again = quota_pool.run("open('more.bin', 'wb').write(b'x' * (8 << 20))\n")
+    assert again.status is Status.DISK_LIMIT, describe(again)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import attrs
 import psutil
@@ -93,3 +94,59 @@ def test_forged_reports_do_not_become_verdicts(bare: Driver) -> None:
     result = bare.run(code)
     assert result.status is Status.ERROR and result.exit_code == 3, describe(result)
     assert result.stdout.text == "sockets 1\ndone\n"
+
+
+FIND_SOCKET = """
+import json, os, socket, stat, sys, time
+def channel():
+    for fd in range(3, 1 << 16):
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                return socket.socket(fileno=fd)
+        except OSError:
+            pass
+s = channel()
+"""
+
+
+def test_a_report_that_breaks_the_parser_is_dropped_not_a_sandbox_error(bare: Driver) -> None:
+    code = FIND_SOCKET + "s.send(b'[' * 60000)\ntime.sleep(0.2)\nprint('still running')\nraise SystemExit(4)\n"
+    result = bare.run(code)
+    assert result.status is Status.ERROR and result.exit_code == 4, describe(result)
+    assert result.stdout.text == "still running\n"
+    bare.assert_healthy()
+
+
+def test_forged_labels_are_not_believed(bare: Driver) -> None:
+    forged_full = FIND_SOCKET + "s.send(json.dumps({'op': 'exit', 'code': 1, 'scratch_full': True}).encode())\n" \
+                                "time.sleep(5)\n"
+    result = bare.run(forged_full)
+    assert result.status is Status.ERROR and result.exit_code == 1, describe(result)
+
+
+def test_descriptors_sent_by_agent_code_never_reach_the_controller(bare: Driver) -> None:
+    code = FIND_SOCKET + """
+import array
+big = os.memfd_create("pinned")
+os.pwrite(big, b"x" * (64 << 20), 0)
+for payload in (b"[" * 200000, b'{"op": "running"}', b"not json"):
+    s.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [big] * 16))])
+print("sent")
+"""
+    fds_before = psutil.Process().num_fds()
+    shmem_before = _shmem()
+    for _ in range(3):
+        result = bare.run(code)
+        assert result.status in (Status.OK, Status.OUTPUT_LIMIT), describe(result)
+    assert psutil.Process().num_fds() - fds_before <= 2
+    deadline = time.monotonic() + 2.0  # the last run's processes are swept a moment after its result
+    while _shmem() - shmem_before >= 32 << 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _shmem() - shmem_before < 32 << 20, "agent memory is pinned after its runs"
+
+
+def _shmem() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("Shmem:"):
+            return int(line.split()[1]) * 1024
+    return 0
