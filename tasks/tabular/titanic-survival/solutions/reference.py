@@ -1,5 +1,5 @@
-"""Reference: LightGBM on sex, class, age (missing ages: the median of the title), the title in the name, family size
-guessed from the surname, and how the passenger's surname group fared in the training data."""
+"""Reference: LightGBM on sex, class, age (missing ages: the median of the title), the title, the family's size,
+and how the passenger's family group fared in the training data."""
 
 import lightgbm as lgb
 import numpy as np
@@ -11,10 +11,9 @@ y = train["Survived"].to_numpy()
 n_train = len(train)
 data = pd.concat([train.drop(columns=["Survived"]), test], ignore_index=True)
 
-title = data["Name"].str.extract(r",\s*([^.]+)\.")[0].str.strip()
-title = title.replace({"Mlle": "Miss", "Ms": "Miss", "Mme": "Mrs"})
+title = data["Title"].replace({"Mlle": "Miss", "Ms": "Miss", "Mme": "Mrs"})
 title = title.where(title.isin(["Mr", "Mrs", "Miss", "Master"]), "Rare")
-surname = data["Name"].str.split(",").str[0].str.strip()
+family = data["FamilyGroup"]
 
 X = pd.DataFrame(
     {
@@ -22,18 +21,16 @@ X = pd.DataFrame(
         "Pclass": data["Pclass"],
         "Age": data["Age"].fillna(data["Age"].groupby(title).transform("median")),
         "age_missing": data["Age"].isna().astype(int),
-        "surname_count": surname.map(surname.value_counts()),
-        "name_length": data["Name"].str.len(),
-        "maiden_name": data["Name"].str.contains(r"\(").astype(int),
+        "family_size": family.map(family.value_counts()),
     }
 )
 for value in ["Mr", "Mrs", "Miss", "Master", "Rare"]:
     X["title_" + value] = (title == value).astype(int)
 
-# Survival rate of the other passengers of the same surname in train (leave-one-out for train rows).
+# Survival rate of the other passengers of the same family in train (leave-one-out for train rows).
 known = pd.Series(np.r_[y, np.full(len(data) - n_train, np.nan)])
-group_sum = known.fillna(0).groupby(surname).transform("sum") - known.fillna(0)
-group_count = known.notna().astype(int).groupby(surname).transform("sum") - known.notna().astype(int)
+group_sum = known.fillna(0).groupby(family).transform("sum") - known.fillna(0)
+group_count = known.notna().astype(int).groupby(family).transform("sum") - known.notna().astype(int)
 X["group_survival"] = (group_sum / group_count.replace(0, np.nan)).fillna(y.mean()).to_numpy()
 X["group_known"] = group_count.to_numpy()
 

@@ -1,0 +1,223 @@
+"""Soak under faults: many episodes on the scheduler while agent code attacks the sandbox.
+
+Episodes over the built-in tasks' micro variants (``DojoEnv(variant="micro")``), on one
+``Scheduler``.  Each step is an honest run of the task's simple solution, or, at random (seeded),
+a fault:
+
+  zygote_kill     the task's zygote is SIGKILLed from outside while the step runs
+  oom             a memory bomb under the task's memory limit
+  timeout         a run that sleeps past its limit (the step's limit is lowered to 1 s)
+  output_flood    printing far more than the output limit
+  channel_flood   flooding the socket the run holds (its reports to the sandbox)
+  deep_tree       a 3,000-level directory chain and 20,000 empty directories in the work dir
+  disk_quota      filling the work dir's disk quota
+  bad_submission  a malformed submission.csv
+  cancel          the episode is cancelled in the middle of a step
+
+At the end: every episode's trajectory is read back (a step missing, or not the one the agent
+got, is a lost record), the scheduler is closed, and the host is searched for what is left:
+processes of the jail's user, the pools' cgroups, mounts and folders.  A 10 ms ticker measures
+how late the event loop ran.  One JSON line ends stdout:
+``episodes, steps, faults_injected, lost_records, leaked_processes, leaked_cgroups, leaked_mounts,
+leaked_dirs, controller_fd_growth, controller_rss_growth_mb, max_loop_stall_ms``.  Targets: every
+loss and leak 0, RSS growth <= 50 MB, no stall over 100 ms.  Run it as root::
+
+    .venv/bin/python benchmarks/soak.py                 # 1,000 episodes x 10 steps
+    .venv/bin/python benchmarks/soak.py --quick         # about 2 minutes (CI runs this)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+import dojo_lite
+import sandbox
+
+TASKS = ["tabular/titanic-survival", "tabular/penguins-species", "timeseries/sunspots-monthly", "vision/digits"]
+JAIL_UID = 65534
+FAULTS = {
+    "oom": "x = []\nwhile True:\n    x.append(bytearray(50 << 20))\n",
+    "timeout": "import time\ntime.sleep(30)\n",
+    "output_flood": "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n",
+    "channel_flood": (
+        "import json, os, socket, stat\nfor fd in range(3, 256):\n    try:\n"
+        "        if stat.S_ISSOCK(os.fstat(fd).st_mode):\n            s = socket.socket(fileno=fd)\n"
+        "            while True:\n"
+        "                s.send(json.dumps({'op': 'traceback', 'text': 'x' * 60000}).encode())\n"
+        "    except OSError:\n        pass\n"),
+    "deep_tree": (
+        "import os\nfd = os.open('.', os.O_RDONLY)\nfor i in range(3000):\n    os.mkdir('d', dir_fd=fd)\n"
+        "    c = os.open('d', os.O_RDONLY, dir_fd=fd)\n    os.close(fd)\n    fd = c\n"
+        "os.mkdir('wide')\nfor i in range(20000):\n    os.mkdir('wide/%d' % i)\n"),
+    "disk_quota": "with open('big.bin', 'wb') as f:\n    while True:\n        f.write(b'x' * (1 << 20))\n",
+    "bad_submission": "open('submission.csv', 'w').write('nonsense,header\\n\\x00\\xff\\n')\n",
+}
+KINDS = ["honest"] * 4 + sorted(FAULTS) + ["zygote_kill", "cancel"]
+
+
+class SoakAgent:
+    """An async agent whose actions are drawn at random: honest steps and faults."""
+
+    def __init__(self, task: dojo_lite.Task, rng: random.Random, steps: int, soak: Soak) -> None:
+        self.task, self.rng, self.left, self.soak = task, rng, steps, soak
+        self.honest = task.solution("simple")
+        self.seen: list[dict[str, Any]] = []
+
+    async def __call__(self, obs: dict[str, Any], info: dict[str, Any]) -> dict[str, Any] | None:
+        if obs.get("action") != "request_info" or self.seen:
+            self.seen.append(obs)
+        if self.left <= 0:
+            return None
+        self.left -= 1
+        kind = self.rng.choice(KINDS)
+        self.soak.faults[kind] += 1
+        if kind == "zygote_kill":
+            self.soak.kill_zygote_soon(self.task)
+        elif kind == "cancel":  # the episode is cancelled by its owner in the middle of this step
+            episode = asyncio.current_task()
+            if episode is not None:
+                asyncio.get_running_loop().call_later(0.05, episode.cancel)
+        code = FAULTS.get(kind, self.honest)
+        return {"action": self.rng.choice(["execute_code", "validate_code"]), "code": code}
+
+
+class Soak:
+    def __init__(self, episodes: int, steps: int, seed: int, concurrency: int) -> None:
+        self.episodes, self.steps, self.concurrency = episodes, steps, concurrency
+        self.rng = random.Random(seed)
+        self.faults: Counter[str] = Counter()
+        self.worst_lag = 0.0
+        self.trajectories = Path(tempfile.mkdtemp(prefix="dojo-soak-"))
+        self.sched: dojo_lite.Scheduler | None = None
+        self.agents: list[SoakAgent] = []
+        self.results: list[Any] = []
+
+    def kill_zygote_soon(self, task: dojo_lite.Task) -> None:
+        """SIGKILL the task's zygote a moment after the next run starts."""
+        assert self.sched is not None
+        lease = self.sched._leases.get(task.id)  # the benchmark looks inside on purpose
+        if lease is None or lease.pool.closed:
+            return
+        config = str(lease.pool.directory / "nsjail.cfg")
+
+        def kill() -> None:
+            for proc in psutil.process_iter(["cmdline"]):
+                if config in (proc.info["cmdline"] or []):
+                    for child in proc.children():
+                        child.kill()
+
+        asyncio.get_running_loop().call_later(0.05, kill)
+
+    async def _tick(self) -> None:
+        while True:
+            start = time.monotonic()
+            await asyncio.sleep(0.01)
+            self.worst_lag = max(self.worst_lag, time.monotonic() - start - 0.01)
+
+    async def _episode(self, task: dojo_lite.Task, index: int) -> Any:
+        assert self.sched is not None
+        agent = SoakAgent(task, random.Random(self.rng.random()), self.steps, self)
+        self.agents.append(agent)
+        try:
+            return await self.sched.run_episode(task, agent, seed=index, variant="micro")
+        except asyncio.CancelledError:
+            return "cancelled"
+
+    async def run(self) -> None:
+        tasks = [dojo_lite.find_task(t) for t in TASKS]
+        for task in tasks:  # prepared before the clock starts
+            task.prepare("micro")
+            task.prepare("full")
+        ticker = asyncio.ensure_future(self._tick())
+        limits = asyncio.Semaphore(self.concurrency)
+
+        async def one(i: int) -> Any:
+            async with limits:
+                return await self._episode(tasks[i % len(tasks)], i)
+
+        try:
+            async with dojo_lite.Scheduler(trajectory_dir=self.trajectories, idle_close_s=5) as sched:
+                self.sched = sched
+                self.results = await asyncio.gather(*(one(i) for i in range(self.episodes)))
+        finally:
+            ticker.cancel()
+
+
+def lost_records(soak: Soak) -> tuple[int, int]:
+    """(steps taken, steps whose trajectory line is missing or differs from what the agent got)."""
+    taken = lost = 0
+    recorded: dict[str, list[dict[str, Any]]] = {}
+    for path in soak.trajectories.rglob("*.jsonl"):
+        trajectory = dojo_lite.read_trajectory(path)
+        recorded[trajectory.header["episode_id"]] = [s["observation"] for s in trajectory.steps]
+    for result in soak.results:
+        if not isinstance(result, dojo_lite.EpisodeResult):
+            continue
+        taken += len(result.steps)
+        observations = recorded.get(result.episode_id or "", [])
+        lost += max(0, len(result.steps) - len(observations))
+    # every observation an agent got must be in some trajectory, exactly as it got it
+    kept = {json.dumps(obs, sort_keys=True) for steps in recorded.values() for obs in steps}
+    for agent in soak.agents:
+        lost += sum(1 for obs in agent.seen if json.dumps(obs, sort_keys=True) not in kept)
+    return taken, lost
+
+
+def leftovers() -> dict[str, int]:
+    processes = [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and JAIL_UID in p.info["uids"][:2]]
+    cgroups = [p for p in Path("/sys/fs/cgroup").glob("*/sandbox/*") if p.name.startswith(f"{os.getpid()}-")]
+    root = Path(tempfile.gettempdir()) / f"sandbox-{os.geteuid()}"
+    mounts = [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if str(root) in line]
+    dirs = [p for p in root.glob(f"{os.getpid()}-*")] if root.exists() else []
+    return {"leaked_processes": len(processes), "leaked_cgroups": len(cgroups), "leaked_mounts": len(mounts),
+            "leaked_dirs": len(dirs)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=16, help="episodes open at once")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="a version of about 2 minutes")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.episodes, args.steps, args.concurrency = 32, 6, 8
+    me = psutil.Process()
+    fds, rss = me.num_fds(), me.memory_info().rss
+    soak = Soak(args.episodes, args.steps, args.seed, args.concurrency)
+    started = time.monotonic()
+    asyncio.run(soak.run())
+    gc.collect()
+    taken, lost = lost_records(soak)
+    line = {
+        "episodes": args.episodes, "steps": taken,
+        "faults_injected": sum(n for kind, n in soak.faults.items() if kind != "honest"),
+        "faults": dict(soak.faults), "lost_records": lost, **leftovers(),
+        "controller_fd_growth": me.num_fds() - fds,
+        "controller_rss_growth_mb": round((me.memory_info().rss - rss) / 2**20, 1),
+        "max_loop_stall_ms": round(soak.worst_lag * 1000, 1), "wall_s": round(time.monotonic() - started, 1),
+    }
+    sandbox.remove_tree(soak.trajectories)
+    print(json.dumps(line))
+    ok = (all(line[k] == 0 for k in ("lost_records", "leaked_processes", "leaked_cgroups", "leaked_mounts",
+                                       "leaked_dirs")) and line["controller_rss_growth_mb"] <= 50
+          and line["max_loop_stall_ms"] <= 100)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
