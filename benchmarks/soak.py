@@ -41,6 +41,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import attrs
 import psutil
 
 import dojo_lite
@@ -94,6 +95,12 @@ class SoakAgent:
         return {"action": self.rng.choice(["execute_code", "validate_code"]), "code": code}
 
 
+def _fast(task: dojo_lite.Task) -> dojo_lite.Task:
+    """The task with short time limits: a fault that sleeps costs 2 s, not the task's minutes."""
+    return attrs.evolve(task, limits=attrs.evolve(task.limits, timeout=2.0),
+                        validate_limits=attrs.evolve(task.validate_limits, timeout=2.0))
+
+
 class Soak:
     def __init__(self, episodes: int, steps: int, seed: int, concurrency: int) -> None:
         self.episodes, self.steps, self.concurrency = episodes, steps, concurrency
@@ -137,7 +144,7 @@ class Soak:
             return "cancelled"
 
     async def run(self) -> None:
-        tasks = [dojo_lite.find_task(t) for t in TASKS]
+        tasks = [_fast(dojo_lite.find_task(t)) for t in TASKS]
         for task in tasks:  # prepared before the clock starts
             task.prepare("micro")
             task.prepare("full")
@@ -176,14 +183,34 @@ def lost_records(soak: Soak) -> tuple[int, int]:
     return taken, lost
 
 
-def leftovers() -> dict[str, int]:
-    processes = [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and JAIL_UID in p.info["uids"][:2]]
+def _status(pid: int) -> str:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return "?"
+    return " ".join(line for line in lines if line.startswith(("Name", "NSpid", "PPid")))
+
+
+def _name(pid: int) -> str:
+    try:
+        return " ".join(psutil.Process(pid).cmdline())[:80] + ("" if pid != os.getpid() else " (this process)")
+    except psutil.Error:
+        return "?"
+
+
+def leftovers() -> dict[str, Any]:
+    time.sleep(1.0)  # what was killed last is gone by now, or leaked
+    processes = [p for p in psutil.process_iter(["uids", "status", "cmdline", "ppid"])
+                 if p.info["uids"] and JAIL_UID in p.info["uids"][:2]]
     cgroups = [p for p in Path("/sys/fs/cgroup").glob("*/sandbox/*") if p.name.startswith(f"{os.getpid()}-")]
     root = Path(tempfile.gettempdir()) / f"sandbox-{os.geteuid()}"
     mounts = [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if str(root) in line]
     dirs = [p for p in root.glob(f"{os.getpid()}-*")] if root.exists() else []
     return {"leaked_processes": len(processes), "leaked_cgroups": len(cgroups), "leaked_mounts": len(mounts),
-            "leaked_dirs": len(dirs)}
+            "leaked_dirs": len(dirs),
+            "leaks": [f"{p.pid} {p.info['status']} {_status(p.pid)} parent {_name(p.info['ppid'])}"
+                      for p in processes][:5]
+            + [str(p) for p in cgroups + dirs][:5] + mounts[:5]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,7 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="episodes open at once")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="a version of about 2 minutes")
+    parser.add_argument("--only", nargs="*", default=None, metavar="KIND", help="inject only these faults")
     args = parser.parse_args(argv)
+    if args.only is not None:
+        KINDS[:] = ["honest"] * 4 + args.only
     if args.quick:
         args.episodes, args.steps, args.concurrency = 32, 6, 8
     me = psutil.Process()

@@ -318,7 +318,8 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         if self._pool is None and self.scheduler is not None:
             self._pool = await self.scheduler.lease_pool(self.task)
         elif self._pool is None:
-            self._pool = task_pool(self.task, cache=self.cache, **self._pool_options)
+            # preparing the task's data (the first time) and probing the runtime: off the event loop
+            self._pool = await asyncio.to_thread(task_pool, self.task, cache=self.cache, **self._pool_options)
             await self._pool.start()
         return self._pool
 
@@ -384,8 +385,8 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         if action is None:
             return Observation("invalid", Status.INVALID_ACTION, f"Invalid action: {problem}."), None
         name = action["action"]
-        if name == "request_info":
-            return self._info_observation(action.get("topic", "all")), None
+        if name == "request_info":  # the data topic reads the public files once: off the event loop
+            return await asyncio.to_thread(self._info_observation, action.get("topic", "all")), None
         if name == "get_history":
             return self._history_observation(), None
         if name == "reset":

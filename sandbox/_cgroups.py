@@ -176,7 +176,12 @@ class Cgroup:
         return [int(p) for p in (_read(path / "cgroup.procs") or "").split()]
 
     def signal_all(self) -> None:
-        """SIGKILL every process in the cgroup now, without waiting for them to go."""
+        """SIGKILL every process in the cgroup now, without waiting for them to go (never
+        blocks: for the event loop; :meth:`kill` waits, in a thread)."""
+        kill_file = self._file("memory", "cgroup.kill")
+        if kill_file is not None and kill_file.exists():
+            with contextlib.suppress(OSError):
+                _write(kill_file, "1")
         for pid in self.procs():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 import attrs
+import psutil
 
 from . import _gpu, _isolation
 from ._cgroups import Cgroup, CgroupHost
@@ -193,12 +194,13 @@ class Pool:
             return
         from ._cleanup import remove_stale
 
-        remove_stale()
         self._starting = asyncio.Lock()
         self._spare_queue = asyncio.Queue()
         self._dir = _make_pool_dir(self.name)
         try:
-            self.warnings = self._check_host()
+            # Sweeps, probes and mkdirs touch the disk and run subprocesses: never on the event loop.
+            await asyncio.to_thread(remove_stale)
+            self.warnings = await asyncio.to_thread(self._check_host)
             await self._ensure_zygote()
         except BaseException:
             await self.aclose()
@@ -257,8 +259,7 @@ class Pool:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         if self._cgroups is not None:
-            with contextlib.suppress(OSError):
-                self._cgroups.remove()
+            await asyncio.to_thread(_remove_quietly, self._cgroups)
             self._cgroups = None
         disks, self._disks = list(self._disks.values()), {}
         directory, self._dir = self._dir, None
@@ -343,7 +344,14 @@ class Pool:
 
     async def _start_zygote(self) -> _Zygote:
         self._generation += 1
-        return await self._launch()
+        if self._generation == 1:
+            return await self._launch()
+        try:  # a restart: the jail worked before, so a failure now is transient (say, a kill mid-launch)
+            return await self._launch()
+        except SandboxError as exc:
+            log.warning("sandbox: the zygote did not restart (%s); trying once more", str(exc).splitlines()[0])
+            self._generation += 1
+            return await self._launch()
 
     def _jail_env(self) -> dict[str, str]:
         return {**base_env(self.limits.cpus), **self.env, "PYTHONDONTWRITEBYTECODE": "1"}
@@ -352,7 +360,7 @@ class Pool:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         log_path = self.directory / ("nsjail.log" if self.jailed else "zygote.log")
         try:
-            argv = self._zygote_argv(theirs.fileno(), log_path)
+            argv = await asyncio.to_thread(self._zygote_argv, theirs.fileno(), log_path)
             wrapper = ['for f in $SANDBOX_CGROUP_PROCS; do echo $$ > "$f"; done; exec "$@"', "sh"]
             procs = ""
             if self._cgroups is not None:
@@ -527,14 +535,22 @@ class Pool:
 
     async def _kill_zygote(self, zygote: _Zygote) -> None:
         zygote.channel.close()
+        cgroup = self._cgroups.child(f"zygote-{zygote.generation}") if self._cgroups is not None else None
+        # The zygote first (nsjail's child): nsjail reaps it and exits by itself.  Killed together,
+        # nsjail may die first and leave the zygote to the host's init, a zombie till that reaps.
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(zygote.process.pid).children():
+                child.kill()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await zygote.process.wait()
         # The jail runs in its own session (start_new_session): its process
         # group holds the wrapper, nsjail and nothing of the host.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(zygote.process.pid, signal.SIGKILL)
         await zygote.process.wait()
-        if self._cgroups is not None:
-            with contextlib.suppress(OSError):
-                self._cgroups.child(f"zygote-{zygote.generation}").remove()
+        if cgroup is not None:
+            await asyncio.to_thread(_remove_quietly, cgroup)
 
     # ------------------------------------------------------------ runs
 
@@ -568,7 +584,13 @@ class Pool:
             "env": {**base_env(limits.cpus), **self.env, **(env or {}), **gpu_plan.env},
         }
         for attempt in range(3):
-            spare = await self._take_spare()
+            try:
+                spare = await self._take_spare()
+            except (PoolClosed, ConfigError):
+                raise
+            except SandboxError as exc:  # the zygote could not be restarted: this run cannot run
+                return RunResult(status=Status.SANDBOX_ERROR, message=f"the sandbox could not start a run: {exc}",
+                                 warnings=self.warnings)
             self._active.add(spare)
             tree_fd = detached_tree(host_workdir) if self.jailed and _detached_workdirs() else None
             context = RunContext(self.warnings, lambda: self._closed, self._disks.get(workdir), tree_fd)

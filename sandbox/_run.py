@@ -56,8 +56,8 @@ class Spare:
         self.stdout_fd = self.stderr_fd = -1
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.host_pid, signal.SIGKILL)
-        if sweep and self.cgroup is not None and self.cgroup.procs():
-            self.cgroup.kill()
+        if sweep and self.cgroup is not None:
+            self.cgroup.signal_all()  # the wait for them to go is the cgroup removal's, in a thread
         return self.cgroup
 
 
@@ -100,7 +100,7 @@ class Run:
         if self.killed_for is None:
             self.killed_for, self.message = reason, message
         if self.spare.cgroup is not None:
-            self.spare.cgroup.kill()
+            self.spare.cgroup.signal_all()  # never waits on the event loop; the run's end is awaited
         else:
             self._kill_without_cgroup()
 
