@@ -191,6 +191,16 @@ def _status(pid: int) -> str:
     return " ".join(line for line in lines if line.startswith(("Name", "NSpid", "PPid")))
 
 
+def _another_controllers(pid: int) -> bool:
+    """True for a process in a pool cgroup of another controller (say, a test session's)."""
+    try:
+        text = Path(f"/proc/{pid}/cgroup").read_text()
+    except OSError:
+        return False
+    pools = [part.split("/", 1)[0] for part in text.split("/sandbox/")[1:]]
+    return bool(pools) and not any(p.startswith(f"{os.getpid()}-") for p in pools)
+
+
 def _name(pid: int) -> str:
     try:
         return " ".join(psutil.Process(pid).cmdline())[:80] + ("" if pid != os.getpid() else " (this process)")
@@ -201,7 +211,7 @@ def _name(pid: int) -> str:
 def leftovers() -> dict[str, Any]:
     time.sleep(1.0)  # what was killed last is gone by now, or leaked
     processes = [p for p in psutil.process_iter(["uids", "status", "cmdline", "ppid"])
-                 if p.info["uids"] and JAIL_UID in p.info["uids"][:2]]
+                 if p.info["uids"] and JAIL_UID in p.info["uids"][:2] and not _another_controllers(p.pid)]
     cgroups = [p for p in Path("/sys/fs/cgroup").glob("*/sandbox/*") if p.name.startswith(f"{os.getpid()}-")]
     root = Path(tempfile.gettempdir()) / f"sandbox-{os.geteuid()}"
     mounts = [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if str(root) in line]
