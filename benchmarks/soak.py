@@ -214,7 +214,8 @@ def leftovers() -> dict[str, Any]:
                  if p.info["uids"] and JAIL_UID in p.info["uids"][:2] and not _another_controllers(p.pid)]
     cgroups = [p for p in Path("/sys/fs/cgroup").glob("*/sandbox/*") if p.name.startswith(f"{os.getpid()}-")]
     root = Path(tempfile.gettempdir()) / f"sandbox-{os.geteuid()}"
-    mounts = [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if str(root) in line]
+    mine = f"{root}/{os.getpid()}-"  # this process's pools only (a test session may hold its own)
+    mounts = [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if mine in line]
     dirs = [p for p in root.glob(f"{os.getpid()}-*")] if root.exists() else []
     return {"leaked_processes": len(processes), "leaked_cgroups": len(cgroups), "leaked_mounts": len(mounts),
             "leaked_dirs": len(dirs),
