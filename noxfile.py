@@ -103,3 +103,17 @@ def throughput(session: nox.Session) -> None:
     """Episode throughput: the scheduler against a fresh process or jail per execution, many episodes at once."""
     _setup(session)
     session.run(PY, "benchmarks/episode_throughput.py", *session.posargs, external=True)
+
+
+@nox.session
+def containment(session: nox.Session) -> None:
+    """What containment costs: each layer's price, and warm latency with and without the filter (root)."""
+    _setup(session)
+    session.run(PY, "benchmarks/containment_cost.py", *session.posargs, external=True)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """Episodes under random faults: losses, leaks, controller growth and loop stalls (root; --quick: ~2 min)."""
+    _setup(session)
+    session.run(PY, "benchmarks/soak.py", *session.posargs, external=True)
