@@ -17,7 +17,8 @@ a fault:
 At the end: every episode's trajectory is read back (a step missing, or not the one the agent
 got, is a lost record), the scheduler is closed, and the host is searched for what is left:
 processes of the jail's user, the pools' cgroups, mounts and folders.  A 10 ms ticker measures
-how late the event loop ran.  One JSON line ends stdout:
+how late the event loop ran, and /proc/stat how much CPU the hypervisor stole meanwhile (on a
+shared VM, the worst stall may be the host's).  One JSON line ends stdout:
 ``episodes, steps, faults_injected, lost_records, leaked_processes, leaked_cgroups, leaked_mounts,
 leaked_dirs, controller_fd_growth, controller_rss_growth_mb, max_loop_stall_ms``.  Targets: every
 loss and leak 0, RSS growth <= 50 MB, no stall over 100 ms.  Run it as root::
@@ -69,6 +70,15 @@ FAULTS = {
 KINDS = ["honest"] * 4 + sorted(FAULTS) + ["zygote_kill", "cancel"]
 
 
+def _steal_ms() -> float:
+    """CPU time stolen by the hypervisor from all of this machine's CPUs so far (/proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        return int(fields[8]) * 1000 / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 class SoakAgent:
     """An async agent whose actions are drawn at random: honest steps and faults."""
 
@@ -107,6 +117,7 @@ class Soak:
         self.rng = random.Random(seed)
         self.faults: Counter[str] = Counter()
         self.worst_lag = 0.0
+        self.steal_in_worst = 0.0
         self.trajectories = Path(tempfile.mkdtemp(prefix="dojo-soak-"))
         self.sched: dojo_lite.Scheduler | None = None
         self.agents: list[SoakAgent] = []
@@ -130,9 +141,12 @@ class Soak:
 
     async def _tick(self) -> None:
         while True:
-            start = time.monotonic()
+            start, stolen = time.monotonic(), _steal_ms()
             await asyncio.sleep(0.01)
-            self.worst_lag = max(self.worst_lag, time.monotonic() - start - 0.01)
+            lag = time.monotonic() - start - 0.01
+            if lag > self.worst_lag:
+                # what the hypervisor took from this VM's CPUs meanwhile: a stall the controller did not cause
+                self.worst_lag, self.steal_in_worst = lag, _steal_ms() - stolen
 
     async def _episode(self, task: dojo_lite.Task, index: int) -> Any:
         assert self.sched is not None
@@ -250,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
         "faults": dict(soak.faults), "lost_records": lost, **leftovers(),
         "controller_fd_growth": me.num_fds() - fds,
         "controller_rss_growth_mb": round((me.memory_info().rss - rss) / 2**20, 1),
-        "max_loop_stall_ms": round(soak.worst_lag * 1000, 1), "wall_s": round(time.monotonic() - started, 1),
+        "max_loop_stall_ms": round(soak.worst_lag * 1000, 1),
+        "steal_during_worst_stall_ms": round(soak.steal_in_worst, 1),
+        "wall_s": round(time.monotonic() - started, 1),
     }
     sandbox.remove_tree(soak.trajectories)
     print(json.dumps(line))

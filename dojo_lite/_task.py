@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import importlib.metadata
 import importlib.resources
@@ -130,6 +131,21 @@ def _limits(table: dict[str, Any], where: str, default: sandbox.Limits) -> sandb
         raise TaskFormatError(f"{where}: bad limits {table!r}: {exc}") from exc
 
 
+@functools.lru_cache(maxsize=256)
+def _read_leaderboard(path: Path, mtime_ns: int, size: int, direction: Any) -> Leaderboard:
+    return Leaderboard.read(path, direction)
+
+
+@functools.lru_cache(maxsize=256)
+def _package_version(distribution: str) -> str | None:
+    """An installed distribution's version, read once per process: parsing its metadata takes
+    tens of milliseconds, and every episode's trajectory asks for the task's fingerprint."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def _disk_quota(table: dict[str, Any], where: str) -> sandbox.DiskQuota:
     try:
         return attrs.evolve(_DISK, **table)
@@ -249,9 +265,14 @@ class Task:
         return (self.path / "description.md").read_text(encoding="utf-8")
 
     def leaderboard(self) -> Leaderboard | None:
-        """The task's leaderboard, or None if it has no ``leaderboard.csv`` yet."""
+        """The task's leaderboard, or None if it has no ``leaderboard.csv`` yet (read once per version
+        of the file: every episode's env asks for it)."""
         path = self.path / "leaderboard.csv"
-        return Leaderboard.read(path, self.grading.direction) if path.is_file() else None
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        return _read_leaderboard(path, st.st_mtime_ns, st.st_size, self.grading.direction)
 
     def solution(self, name: str) -> str:
         """The source of ``solutions/<name>.py`` (e.g. ``simple``, ``reference``)."""
@@ -269,8 +290,9 @@ class Task:
         for file in (self.path / "task.toml", self.path / "prepare.py", Path(recipes.__file__)):
             digest.update(file.read_bytes())
         for package in sorted(self.requires):
-            with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-                digest.update(f"{package}=={importlib.metadata.version(package)}".encode())
+            version = _package_version(package)
+            if version is not None:
+                digest.update(f"{package}=={version}".encode())
         return digest.hexdigest()[:16]
 
     def data_dir(self, cache: Path | None = None) -> Path:

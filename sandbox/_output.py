@@ -15,7 +15,7 @@ from typing import Any
 from ._result import Output
 
 _UCRED = struct.Struct("iII")
-MAX_MESSAGE = 1 << 20
+MAX_MESSAGE = 128 << 10  # the largest message from a spare (a 32 KiB traceback, rebuilt) with room to spare
 _PER_CALLBACK = 16  # messages read per wake-up: the event loop gets its turn between batches
 
 
