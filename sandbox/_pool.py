@@ -11,6 +11,7 @@ import math
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import tempfile
@@ -27,7 +28,7 @@ from ._cgroups import Cgroup, CgroupHost
 from ._cleanup import remove_tree
 from ._errors import ConfigError, GuaranteeUnavailable, PoolClosed, SandboxError
 from ._isolation import Isolation
-from ._jail import EPISODES, JAIL_UID, WORK, JailSpec, Mount, Runtime, find_nsjail, hidden_path
+from ._jail import EPISODES, JAIL_UID, WORK, JailSpec, Mount, Runtime, find_nsjail, hidden_path, stage_mount
 from ._limits import Limits
 from ._output import Channel, Message
 from ._quota import DiskQuota, LoopDisk, detached_tree, quota_problem
@@ -409,11 +410,15 @@ class Pool:
         nsjail = find_nsjail()
         spec = JailSpec(
             runtime=self.runtime, episodes_dir=None if _detached_workdirs() else self._dir / "episodes",
-            ro_mounts=self.ro_mounts, hidden=self.hidden,
+            ro_mounts=tuple(stage_mount(m, self._dir / "stage" / str(i)) for i, m in enumerate(self.ro_mounts)),
+            hidden=self.hidden,
             devices=_gpu.jail_nodes(self.gpu_inventory, self.gpus), env=self._jail_env(), log_file=log_path)
         cfg["keep"] = spec.kept()
+        zygote = self._dir / "zygote.py"  # bound from here: the jail never sees where sandbox is installed
+        shutil.copyfile(ZYGOTE_SOURCE, zygote)
+        zygote.chmod(0o644)
         config = self._dir / "nsjail.cfg"
-        config.write_text(spec.render(zygote_args=[json.dumps(cfg)], pass_fd=fd, zygote_source=ZYGOTE_SOURCE))
+        config.write_text(spec.render(zygote_args=[json.dumps(cfg)], pass_fd=fd, zygote_source=zygote))
         return [str(nsjail), "--quiet", "--config", str(config)]
 
     async def _serve_zygote(self, zygote: _Zygote) -> None:
@@ -620,10 +625,14 @@ def _remove_quietly(cgroup: Cgroup) -> None:
 
 
 def _make_pool_dir(name: str) -> Path:
+    """A private folder for the pool, named at random: its path shows inside the jail (the zygote
+    and the staged data are bound from it), so it names neither the controller's pid nor the pool.
+    ``owner`` holds the controller's pid, for the sweep of a dead controller's leftovers."""
     root = Path(tempfile.gettempdir()) / f"sandbox-{os.geteuid()}"
     root.mkdir(mode=0o711, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-{name}-", dir=root))
+    path = Path(tempfile.mkdtemp(prefix="", dir=root))
     path.chmod(0o711)
+    (path / "owner").write_text(f"{os.getpid()}\n{name}\n")
     (path / "episodes").mkdir(mode=0o711)
     (path / "disks").mkdir(mode=0o700)
     return path

@@ -523,3 +523,22 @@ def test_a_nearly_full_disk_does_not_relabel_other_failures(quota_pool: Driver) 
     assert bug.status is Status.ERROR, describe(bug)
     again = quota_pool.run("open('more.bin', 'wb').write(b'x' * (8 << 20))\n")
     assert again.status is Status.DISK_LIMIT, describe(again)
+
+
+@pytest.mark.root
+def test_mountinfo_names_no_host_path_of_the_controller(fresh_pool: Callable[..., Driver],
+                                                         tmp_path_factory: pytest.TempPathFactory) -> None:
+    token = f"dojo-host-{uuid.uuid4().hex}"
+    data = tmp_path_factory.mktemp(token) / "public"
+    data.mkdir()
+    (data / "train.csv").write_text("a\n1\n")
+    hidden_outside = Path("/var/tmp") / f"{token}-private"  # not under any mount: nothing to cover
+    driver = fresh_pool(ro_mounts=[sandbox.Mount(data, "/data/full")], hidden=[str(hidden_outside)])
+    result = driver.run("print(open('/proc/self/mountinfo').read())\nprint(open('/data/full/train.csv').read())\n")
+    assert result.status is Status.OK, describe(result)
+    seen = result.stdout.text
+    assert "a\n1\n" in seen, "control: the data is there"
+    assert token not in seen, "the data's host path shows in mountinfo"
+    assert str(Path(sandbox.__file__).parent) not in seen, "where sandbox is installed shows"
+    assert f"/{os.getpid()}-" not in seen and str(driver.pool.directory.parent / "") in seen, \
+        "pool folders are named at random (the controller's pid never shows)"
