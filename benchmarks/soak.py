@@ -198,9 +198,9 @@ def lost_records(soak: Soak) -> tuple[int, int]:
     for result in soak.results:
         if not isinstance(result, dojo_lite.EpisodeResult):
             continue
-        taken += len(result.steps)
+        taken += result.steps
         observations = recorded.get(result.episode_id or "", [])
-        lost += max(0, len(result.steps) - len(observations))
+        lost += max(0, result.steps - len(observations))
     # every observation an agent got must be in some trajectory, exactly as it got it
     kept = {json.dumps(obs, sort_keys=True) for steps in recorded.values() for obs in steps}
     for agent in soak.agents:

@@ -11,25 +11,32 @@ import asyncio
 import collections
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
 import sandbox
 
+from ._errors import ConfigError, translated
+
 __all__ = ["Admission", "GpuNeed", "GpuSlot", "Grant", "Request", "Usage"]
+
+
+def _size(value: int | str) -> int:
+    with translated():
+        return sandbox.parse_size(value)
 
 
 @attrs.frozen
 class GpuNeed:
     """A run's GPU need: a whole device, or a share of one with a memory cap."""
 
-    memory_bytes: int | None = attrs.field(default=None, converter=attrs.converters.optional(sandbox.parse_size))
+    memory_bytes: int | None = attrs.field(default=None, converter=attrs.converters.optional(_size))
     whole: bool = False
 
     def __attrs_post_init__(self) -> None:
         if not self.whole and self.memory_bytes is None:
-            raise sandbox.ConfigError("a GPU share needs memory_bytes (or ask for whole=True)")
+            raise ConfigError("a GPU share needs memory_bytes (or ask for whole=True)")
 
 
 @attrs.frozen
@@ -88,14 +95,18 @@ class Admission:
     so episodes take turns (round-robin), whatever their number of runs.  A request that does
     not fit may be overtaken by smaller ones behind it (so the budgets stay busy), but only
     ``max_overtakes`` times: after that, nothing behind it is admitted until it is.
+
+    ``clock`` gives the time in seconds (any origin, never going back) for every time reading here,
+    ``Grant.waited_s`` among them: tests pass a fake one, a scheduler the clock its event loop runs on.
     """
 
     def __init__(self, *, cpus: float, memory_bytes: int, gpus: Sequence[GpuSlot] = (),
-                 max_overtakes: int = 8) -> None:
+                 max_overtakes: int = 8, clock: Callable[[], float] = time.monotonic) -> None:
         self.cpus = cpus
         self.memory_bytes = memory_bytes
         self.gpus = {slot.index: slot for slot in gpus}
         self.max_overtakes = max_overtakes
+        self.clock = clock
         self.usage = Usage()
         self._queue: collections.deque[_Waiter] = collections.deque()
         self._tickets = itertools.count()
@@ -107,18 +118,18 @@ class Admission:
     def check(self, request: Request) -> None:
         """Raise ConfigError for a request that could never be admitted (it would wait forever)."""
         if request.cpus > self.cpus or request.memory_bytes > self.memory_bytes:
-            raise sandbox.ConfigError(
+            raise ConfigError(
                 f"a run needs {request.cpus:g} CPUs and {request.memory_bytes >> 20} MiB; the scheduler has "
                 f"{self.cpus:g} CPUs and {self.memory_bytes >> 20} MiB in all")
         if request.gpu is not None and not any(self._fits_device(slot, request.gpu, empty=True)
                                                for slot in self.gpus.values()):
-            raise sandbox.ConfigError(f"no GPU of this scheduler can hold {request.gpu}")
+            raise ConfigError(f"no GPU of this scheduler can hold {request.gpu}")
 
     async def acquire(self, request: Request) -> Grant:
         """Wait until ``request`` fits, then hold it.  Cancelling the wait leaves nothing held."""
         self.check(request)
         loop = asyncio.get_running_loop()
-        waiter = _Waiter(request, next(self._tickets), time.monotonic(), loop.create_future())
+        waiter = _Waiter(request, next(self._tickets), self.clock(), loop.create_future())
         self._queue.append(waiter)
         self.max_queue = max(self.max_queue, len(self._queue))
         self._dispatch()
@@ -186,7 +197,7 @@ class Admission:
                 usage.gpu_memory[device] = usage.gpu_memory.get(device, 0) + (request.gpu.memory_bytes or 0)
                 usage.gpu_shares[device] = usage.gpu_shares.get(device, 0) + 1
                 gpu = sandbox.GpuRequest((device,), memory_bytes=request.gpu.memory_bytes)  # type: ignore[arg-type]
-        waiter.future.set_result(Grant(request, gpu, time.monotonic() - waiter.enqueued, waiter.ticket, self.granted))
+        waiter.future.set_result(Grant(request, gpu, self.clock() - waiter.enqueued, waiter.ticket, self.granted))
         self.granted += 1
 
     def _place(self, request: Request) -> int | bool | None:

@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from ._env import DojoEnv
-from ._errors import DojoError
+from ._errors import ConfigError
 from ._task import Task
 from ._trajectory import read_trajectory
 
@@ -32,7 +32,8 @@ __all__ = [
 ]
 
 Action = dict[str, Any]
-Agent = Callable[[dict[str, Any], dict[str, Any]], "Action | Awaitable[Action | None] | None"]
+Agent = Callable[[dict[str, Any], dict[str, Any]], Action | Awaitable[Action | None] | None]
+"""``agent(obs, info) -> action | None`` (or an async one): the next action, or None to stop."""
 
 
 @attrs.define
@@ -84,18 +85,20 @@ def make_agent(spec: str, task: Task) -> Agent:
         return baseline_agent(task)
     if kind in ("script", "replay") and arg:
         if not Path(arg).is_file():
-            raise DojoError(f"agent {spec!r}: no such file {arg!r}")
+            raise ConfigError(f"agent {spec!r}: no such file {arg!r}")
         return script_agent(arg) if kind == "script" else replay_agent(arg)
-    raise DojoError(f"unknown agent {spec!r}: want baseline, script:FILE or replay:TRAJECTORY")
+    raise ConfigError(f"unknown agent {spec!r}: want baseline, script:FILE or replay:TRAJECTORY")
 
 
 @attrs.frozen
 class EpisodeResult:
-    """An episode, driven to its end: each step's record and the best it reached."""
+    """An episode, driven to its end: how many steps it took, each step's record (``history``)
+    and the best it reached."""
 
     task: str
     episode_id: str
-    steps: tuple[dict[str, Any], ...]
+    steps: int
+    history: tuple[dict[str, Any], ...]
     best_score: float | None
     best_position_score: float | None
     medal: str
@@ -104,8 +107,7 @@ class EpisodeResult:
 
     def to_dict(self) -> dict[str, Any]:
         data = attrs.asdict(self)
-        data["steps"] = len(self.steps)
-        data["history"] = list(self.steps)
+        data["history"] = list(self.history)
         return data
 
 
@@ -138,7 +140,7 @@ async def run_episode(env: DojoEnv, agent: Agent, *, seed: int | None = None,
             on_step(obs, reward, info)
     trajectory = env.trajectory_path
     return EpisodeResult(
-        task=env.task.id, episode_id=env.episode_id or "", steps=tuple(env.history),
+        task=env.task.id, episode_id=env.episode_id or "", steps=len(env.history), history=tuple(env.history),
         best_score=info.get("best_score"), best_position_score=info.get("best_position_score"),
         medal=info.get("best_medal") or "none", truncated=truncated,
         trajectory=str(trajectory) if trajectory else None)

@@ -2,20 +2,27 @@
 
 ::
 
-    dojo-lite tasks                          list the tasks on the task path
+    dojo-lite tasks [list]                   list the tasks on the task path
     dojo-lite tasks show TASK                its description, metric, limits, leaderboard
     dojo-lite tasks prepare [TASK ...]       prepare (and cache) their data; all by default
     dojo-lite tasks leaderboard TASK         rerun the task's population, rewrite leaderboard.csv
-    dojo-lite run TASK --agent AGENT [--json] [--seed N] [--trajectory-dir DIR]
+    dojo-lite run TASK [--agent AGENT] [--json] [--seed N] [--max-steps N] [--trajectory-dir DIR]
                    [--episodes N [--cpus N] [--memory SIZE]] [--no-jail] [--no-disk-quota]
-    dojo-lite demo                           the main job: the baseline agent on a built-in task
+    dojo-lite demo [--json]                  the main job: the baseline agent on a built-in task
 
-AGENT is ``baseline``, ``script:FILE`` (validate, then execute FILE) or ``replay:TRAJECTORY``.
-Agent code runs jailed; where this host cannot jail it (``python -m sandbox doctor`` says why),
-``run`` refuses, unless ``--no-jail`` (no isolation at all, never as root) or ``--no-disk-quota``
-says explicitly what to do without.
-With ``--json`` the last line of stdout is a JSON object with ``task, steps, best_score,
-best_position_score, medal`` (and more); progress goes to stderr.
+Every command that reads tasks takes ``--task-path DIR`` (repeatable, before or after the
+command): folders of ``<domain>/<name>/task.toml`` searched before ``$DOJO_LITE_TASKS`` and the
+built-in tasks.
+AGENT is ``baseline`` (the default), ``script:FILE`` (validate, then execute FILE) or
+``replay:TRAJECTORY``.  Agent code runs jailed; where this host cannot jail it
+(``python -m sandbox doctor`` says why), ``run`` refuses, unless ``--no-jail`` (no isolation at
+all, never as root) or ``--no-disk-quota`` says explicitly what to do without.
+Output: results go to stdout, progress (steps as they run, the live batch view, the demo's
+doctor report, leaderboard runs) to stderr, with or without ``--json``.  With ``--json`` the last
+line of stdout is a JSON object with ``task, steps, best_score, best_position_score, medal`` (and
+more), its numbers at full precision; without it, numbers are rounded for reading.
+Exit status: 0 on success (for ``run`` and ``demo``: some step scored), 1 when no step scored, 2 for a
+usage or host error.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from typing import Any
 import sandbox
 
 from ._agents import EpisodeResult, make_agent, run_episode
+from ._backend import PoolBackend
 from ._env import DojoEnv
 from ._errors import DojoError
 from ._leaderboard import build_leaderboard
@@ -39,6 +47,17 @@ from ._scheduler import Scheduler
 from ._task import VARIANTS, cache_root, find_task, list_tasks
 
 DEMO_TASK = "tabular/titanic-survival"
+_TASK_PATH_DESTS = ("task_path", "task_path_command", "task_path_subcommand")  # before, after the (sub)command
+
+
+def _human(value: Any) -> str:
+    """A value as a person reads it: floats to 3 significant digits, whole numbers from 100 up
+    (``--json`` keeps every digit)."""
+    if isinstance(value, float):
+        return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {_human(item)}" for key, item in value.items()) or "-"
+    return "-" if value is None else str(value)
 
 
 def _tasks_list(paths: Sequence[str]) -> int:
@@ -74,12 +93,11 @@ async def _run(args: argparse.Namespace) -> EpisodeResult:
     task = find_task(args.task, args.task_path)
     agent = make_agent(args.agent, task)
     env = DojoEnv(task, trajectory_dir=args.trajectory_dir, max_steps=args.max_steps,
-                  pool_options=_pool_options(args))
-    progress = Progress(sys.stderr if args.json else sys.stdout, task.id, args.agent)
+                  backend=PoolBackend(**_pool_options(args)))
     try:
-        return await run_episode(env, progress.watch(agent), seed=args.seed, on_step=progress.step_done)
+        async with Progress(sys.stderr, task.id, args.agent) as progress:
+            return await run_episode(env, progress.watch(agent), seed=args.seed, on_step=progress.step_done)
     finally:
-        progress.stop()
         await env.aclose()
 
 
@@ -106,21 +124,17 @@ async def _run_many(args: argparse.Namespace) -> tuple[list[EpisodeResult], dict
     task = find_task(args.task, args.task_path)
     async with Scheduler(cpus=args.cpus, memory=args.memory, task_path=args.task_path,
                          trajectory_dir=args.trajectory_dir, pool_options=_pool_options(args)) as sched:
-        view = BatchProgress(sys.stderr if args.json else sys.stdout, sched, args.episodes)
-        view.start()
-        try:
+        async with BatchProgress(sys.stderr, sched, args.episodes):
             jobs = [sched.run_episode(task, make_agent(args.agent, task), seed=args.seed + i, max_steps=args.max_steps)
                     for i in range(args.episodes)]
             results = await asyncio.gather(*jobs)
-        finally:
-            view.stop()
         return list(results), sched.stats().to_dict()
 
 
 def _print_batch(results: list[EpisodeResult], stats: dict[str, Any], task: str, as_json: bool) -> None:
     scored = [r for r in results if r.best_score is not None]
     best = max(scored, key=lambda r: r.best_position_score or 0.0, default=None)
-    line = {"task": task, "episodes": len(results), "steps": sum(len(r.steps) for r in results),
+    line = {"task": task, "episodes": len(results), "steps": sum(r.steps for r in results),
             "best_score": best.best_score if best else None,
             "best_position_score": best.best_position_score if best else None,
             "medal": best.medal if best else "none", "scheduler": stats,
@@ -129,8 +143,8 @@ def _print_batch(results: list[EpisodeResult], stats: dict[str, Any], task: str,
         print(json.dumps(line, default=str))
     else:
         print(batch_table(results))
-        print(f"runs {stats['runs']}, wait p50 {stats['wait_p50_s']} s, p95 {stats['wait_p95_s']} s, "
-              f"utilisation {stats['utilisation']}, scheduler overhead {stats['overhead_s']:.3f} s")
+        print(f"runs {stats['runs']}, wait p50 {_human(stats['wait_p50_s'])} s, p95 {_human(stats['wait_p95_s'])} s, "
+              f"utilisation {_human(stats['utilisation'])}, scheduler overhead {_human(stats['overhead_s'])} s")
 
 
 def _run_command(args: argparse.Namespace) -> int:
@@ -145,30 +159,49 @@ def _run_command(args: argparse.Namespace) -> int:
 
 def _leaderboard(task_id: str, paths: Sequence[str]) -> int:
     task = find_task(task_id, paths)
-    rows = asyncio.run(build_leaderboard(task, log=print))
+    rows = asyncio.run(build_leaderboard(task, log=lambda line: print(line, file=sys.stderr, flush=True)))
     print(f"wrote {task.path / 'leaderboard.csv'}: {len(rows)} entries")
     return 0
 
 
+def _task_path_option(dest: str) -> argparse.ArgumentParser:
+    """A parent parser with ``--task-path``: the top level and every command that reads tasks take it.
+
+    Each level has its own ``dest`` (a subcommand's parser would otherwise overwrite what an earlier
+    level parsed); :func:`_task_paths` joins them in the order given."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--task-path", action="append", default=[], dest=dest, metavar="DIR",
+                        help="a folder of tasks (<domain>/<name>/task.toml) searched before $DOJO_LITE_TASKS and "
+                             "the built-in tasks; repeatable, before or after the command")
+    return parent
+
+
+def _task_paths(args: argparse.Namespace) -> list[str]:
+    """Every ``--task-path``, wherever it was given, in order."""
+    return [path for dest in _TASK_PATH_DESTS for path in getattr(args, dest, [])]
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dojo-lite", description=__doc__,
+    top, command, subcommand = (_task_path_option(dest) for dest in _TASK_PATH_DESTS)
+    parser = argparse.ArgumentParser(prog="dojo-lite", description=__doc__, parents=[top],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--task-path", action="append", default=[], metavar="DIR",
-                        help="a folder of tasks (<domain>/<name>/task.toml) searched before the built-in ones")
     sub = parser.add_subparsers(dest="command", required=True)
-    tasks = sub.add_parser("tasks", help="list, show, prepare tasks")
+    tasks = sub.add_parser("tasks", help="list, show, prepare tasks", parents=[command])
     tasks_sub = tasks.add_subparsers(dest="tasks_command")
-    tasks_sub.add_parser("list", help="list the tasks (the default)")
-    tasks_sub.add_parser("show", help="show one task").add_argument("task")
-    tasks_sub.add_parser("prepare", help="prepare tasks' data").add_argument("task", nargs="*")
-    tasks_sub.add_parser("leaderboard", help="rebuild a task's leaderboard.csv").add_argument("task")
+    tasks_sub.add_parser("list", help="list the tasks (the default)", parents=[subcommand])
+    tasks_sub.add_parser("show", help="show one task", parents=[subcommand]).add_argument("task")
+    tasks_sub.add_parser("prepare", help="prepare tasks' data", parents=[subcommand]).add_argument("task", nargs="*")
+    tasks_sub.add_parser("leaderboard", help="rebuild a task's leaderboard.csv",
+                         parents=[subcommand]).add_argument("task")
     for name in ("run", "demo"):
         run = sub.add_parser(name, help="run an agent through an episode" if name == "run" else
-                             f"the main job: the baseline agent on {DEMO_TASK}")
+                             f"the main job: the baseline agent on {DEMO_TASK}", parents=[command])
         if name == "run":
             run.add_argument("task")
-            run.add_argument("--agent", default="baseline", help="baseline, script:FILE or replay:TRAJECTORY")
-        run.add_argument("--json", action="store_true", help="end with one JSON line on stdout")
+            run.add_argument("--agent", default="baseline",
+                             help="baseline (the default), script:FILE or replay:TRAJECTORY")
+        run.add_argument("--json", action="store_true",
+                         help="end stdout with one JSON line (full precision); progress stays on stderr")
         run.add_argument("--seed", type=int, default=0)
         run.add_argument("--max-steps", type=int, default=None)
         run.add_argument("--trajectory-dir", type=Path, default=cache_root() / "trajectories")
@@ -184,6 +217,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    args.task_path = _task_paths(args)
     try:
         if args.command == "tasks":
             if args.tasks_command == "show":
@@ -194,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _leaderboard(args.task, args.task_path)
             return _tasks_list(args.task_path)
         if args.command == "demo":
-            print(sandbox.doctor().render(), end="\n\n")
+            print(sandbox.doctor().render(), end="\n\n", file=sys.stderr, flush=True)
             args.task, args.agent = DEMO_TASK, "baseline"
         return _run_command(args)
     except (DojoError, sandbox.SandboxError) as exc:

@@ -20,15 +20,15 @@ __all__ = ["data_files", "describe_run", "run_data", "submission_format"]
 _TAIL = 3000  # characters of each output stream an agent is shown
 _FILES_SHOWN = 50  # file names of a run an observation lists
 _HINTS = {
-    sandbox.Status.TIMEOUT: "It ran out of time: make it faster (fewer rows or features, fewer "
+    sandbox.RunStatus.TIMEOUT: "It ran out of time: make it faster (fewer rows or features, fewer "
                             "iterations, a simpler model) or stop earlier.",
-    sandbox.Status.MEMORY: "It ran out of memory: load less at once, use smaller dtypes, or a "
+    sandbox.RunStatus.MEMORY: "It ran out of memory: load less at once, use smaller dtypes, or a "
                            "lighter model.",
-    sandbox.Status.OUTPUT_LIMIT: "It printed too much: print summaries, not whole frames or loops.",
-    sandbox.Status.DISK_LIMIT: "It ran out of disk: write fewer or smaller files (the reset action empties "
+    sandbox.RunStatus.OUTPUT_LIMIT: "It printed too much: print summaries, not whole frames or loops.",
+    sandbox.RunStatus.DISK_LIMIT: "It ran out of disk: write fewer or smaller files (the reset action empties "
                                "the work dir).",
-    sandbox.Status.ERROR: "Fix the error shown above and try again.",
-    sandbox.Status.KILLED: "It was killed by a signal; check for crashes in native code.",
+    sandbox.RunStatus.ERROR: "Fix the error shown above and try again.",
+    sandbox.RunStatus.KILLED: "It was killed by a signal; check for crashes in native code.",
 }
 
 
@@ -111,9 +111,9 @@ def _stream(name: str, output: sandbox.Output) -> str:
 
 def describe_run(result: sandbox.RunResult, where: str) -> str:
     """What happened to a run, for an agent: the verdict, output tails, the traceback, a hint."""
-    if result.status is sandbox.Status.OK:
+    if result.status is sandbox.RunStatus.OK:
         head = f"Your code ran {where} and finished in {result.wall_s:.1f} s."
-    elif result.status is sandbox.Status.SANDBOX_ERROR:
+    elif result.status is sandbox.RunStatus.SANDBOX_ERROR:
         head = f"The sandbox failed while running your code {where} (not your fault): {result.message}"
     else:
         head = f"Your code failed {where} after {result.wall_s:.1f} s: {result.status.value}. {result.message}".rstrip()

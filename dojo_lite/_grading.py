@@ -28,7 +28,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ._errors import SubmissionError, TaskFormatError
-from ._metrics import Direction, PredictionKind, get_metric
+from ._metrics import Direction, Metric, PredictionKind, get_metric
 from ._text import quote
 
 __all__ = [
@@ -269,7 +269,7 @@ def read_submission(
     (pandas cannot parse it), ``wrong_row_count`` (a header only), ``missing_columns``,
     ``extra_columns``, ``duplicate_ids``, ``extra_ids``, ``missing_ids``, then per prediction
     column: ``nan``, ``non_numeric``, ``out_of_range`` (probabilities), ``infinite``,
-    ``negative_values`` (rmsle), ``bad_labels`` (label kind with ``labels``).
+    ``negative_values`` (metrics that take none, like rmsle), ``bad_labels`` (label kind with ``labels``).
     """
     if not filename or filename in (".", "..") or "/" in filename or "\0" in filename:
         raise ValueError(f"filename must be a plain file name, got {filename!r}")
@@ -505,10 +505,16 @@ def _predictions(cells: pd.Series, ids: pd.Series, column: str, spec: GradingSpe
                  f"column {column!r} holds probabilities, which must be in [0, 1]", "clip them to [0, 1]", cells)
     _fail_on(np.isinf(array), ids, "infinite", f"column {column!r} has infinite values",
              "predictions must be finite numbers", cells)
-    if spec.metric == "rmsle":
+    metric = _builtin_metric(spec)
+    if metric is not None and metric.non_negative is not None:
         _fail_on(array < 0, ids, "negative_values", f"column {column!r} has negative values",
-                 "rmsle takes log(1 + prediction), so predictions must be >= 0: clip them at 0", cells)
+                 f"{metric.name} {metric.non_negative}, so predictions must be >= 0: clip them at 0", cells)
     return values
+
+
+def _builtin_metric(spec: GradingSpec) -> Metric | None:
+    """The metric that grades ``spec``, or None when the task's grade.py does."""
+    return None if spec.metric == CUSTOM else get_metric(spec.metric)
 
 
 def _label_predictions(cells: pd.Series, ids: pd.Series, column: str, labels: tuple[Label, ...] | None) -> pd.Series:
@@ -621,7 +627,7 @@ def _arrays(
     if truth.isna().any():
         raise TaskFormatError(f"the answers' {spec.answer_column} column has missing values")
     predictions = submission[spec.prediction_columns[0]].reset_index(drop=True)
-    if spec.prediction_kind is PredictionKind.VALUE or spec.metric == "qwk":
+    if spec.prediction_kind is PredictionKind.VALUE or get_metric(spec.metric).ratings:
         ids = submission[spec.id_column].reset_index(drop=True)
         return _floats(truth), _prediction_floats(predictions, ids, spec.metric)
     if spec.prediction_kind is PredictionKind.LABEL:
@@ -641,7 +647,7 @@ def _floats(truth: pd.Series) -> NDArray[np.float64]:
 
 
 def _prediction_floats(predictions: pd.Series, ids: pd.Series, metric: str) -> NDArray[np.float64]:
-    """Predictions as floats; SubmissionError ``non_numeric`` (e.g. a qwk rating ``"high"``) otherwise."""
+    """Predictions as floats; SubmissionError ``non_numeric`` (e.g. a rating ``"high"``) otherwise."""
     values = pd.to_numeric(predictions, errors="coerce").to_numpy(dtype=float)
     _fail_on(np.isnan(values), ids, "non_numeric", f"column {predictions.name!r} has values that are not numbers",
              f"{metric} grades numeric ratings", predictions.astype(str))

@@ -3,7 +3,8 @@
 A metric is a plain function ``fn(y_true, y_pred) -> float`` on NumPy arrays that the grading
 layer has already checked and aligned (see ``_grading.score_submission``):
 
-- label metrics get two 1-D arrays of labels of one type;
+- label metrics get two 1-D arrays of labels of one type, or two 1-D float arrays when their labels are
+  numeric ratings (``Metric.ratings``);
 - probability metrics get the truth as 0/1 (binary) or as class indices ``0..K-1`` (multi-class),
   and 1-D probabilities of the positive class (binary) or an ``(n, K)`` array (multi-class);
 - value metrics get two 1-D float arrays.
@@ -54,7 +55,14 @@ MetricFn = Callable[[NDArray[np.generic], NDArray[np.generic]], float]
 class Metric:
     """A named metric: ``fn(y_true, y_pred)``, its direction and the kinds it accepts.
 
-    ``multiclass`` says whether it also takes one probability column per class (2-D predictions).
+    What the metric itself demands of a submission is said here, so that grading checks it for any
+    metric that demands it (and says why in the metric's own words):
+
+    - ``multiclass``: it also takes one probability column per class (2-D predictions);
+    - ``non_negative``: why predictions must be >= 0, completing "<name> ..." (rmsle: "takes
+      log(1 + prediction)"), or None when negative values are fine;
+    - ``ratings``: its labels are numeric ratings, compared as numbers (``"2.0"`` is rating 2, and
+      text that is not a number is an error), not as label strings.
     """
 
     name: str
@@ -62,6 +70,8 @@ class Metric:
     kind: frozenset[PredictionKind]
     fn: MetricFn
     multiclass: bool = False
+    non_negative: str | None = None
+    ratings: bool = False
 
 
 def _accuracy(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
@@ -172,11 +182,11 @@ METRICS: dict[str, Metric] = {
         Metric("roc_auc", _MAX, _PROBABILITY, _roc_auc),
         Metric("log_loss", _MIN, _PROBABILITY, _log_loss, multiclass=True),
         Metric("rmse", _MIN, _VALUE, _rmse),
-        Metric("rmsle", _MIN, _VALUE, _rmsle),
+        Metric("rmsle", _MIN, _VALUE, _rmsle, non_negative="takes log(1 + prediction)"),
         Metric("mae", _MIN, _VALUE, _mae),
         Metric("smape", _MIN, _VALUE, _smape),
         Metric("macro_f1", _MAX, _LABEL, _macro_f1),
-        Metric("qwk", _MAX, _LABEL, _qwk),
+        Metric("qwk", _MAX, _LABEL, _qwk, ratings=True),
     )
 }
 

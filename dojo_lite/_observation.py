@@ -11,9 +11,27 @@ import gymnasium
 
 from ._text import clean
 
-__all__ = ["ACTIONS", "INFO_TOPICS", "ActionSpace", "Observation", "ObservationSpace", "Status"]
+__all__ = ["ACTIONS", "INFO_TOPICS", "Action", "ActionSpace", "Observation", "ObservationSpace", "Status"]
 
-ACTIONS = ("request_info", "validate_code", "execute_code", "get_history", "reset")
+
+class Action(enum.StrEnum):
+    """The name an observation answers to: the five actions an agent may take, then the
+    pseudo-actions that name observations no action of the agent's produced as such."""
+
+    REQUEST_INFO = "request_info"
+    VALIDATE_CODE = "validate_code"
+    EXECUTE_CODE = "execute_code"
+    GET_HISTORY = "get_history"
+    RESET = "reset"
+    # pseudo-actions (trajectories and observations carry them; an agent cannot send them)
+    INVALID = "invalid"            # the action could not be parsed or named no action
+    NONE = "none"                  # the budget was spent: nothing ran
+    CANCELLED = "cancelled"        # the step was cancelled by the caller (trajectories only)
+    INTERNAL = "internal"          # dojo_lite or the task's own code failed on the step
+
+
+ACTIONS = tuple(a.value for a in (Action.REQUEST_INFO, Action.VALIDATE_CODE, Action.EXECUTE_CODE,
+                                   Action.GET_HISTORY, Action.RESET))
 INFO_TOPICS = ("overview", "data", "submission", "metric", "limits")
 
 
@@ -26,6 +44,8 @@ class Status(enum.Enum):
     INVALID_ACTION = "invalid_action"        # not an action this environment knows, or a bad argument
     SANDBOX_ERROR = "sandbox_error"          # the sandbox failed (not the agent's fault); try again
     BUDGET_EXHAUSTED = "budget_exhausted"    # the episode's step or time budget is spent
+    TASK_ERROR = "task_error"                # the task's own code (grade.py) failed: its author's bug
+    INTERNAL_ERROR = "internal_error"        # dojo_lite itself failed: a bug, logged for the operator
 
 
 MAX_TEXT = 16_000  # characters of any one text an observation carries (head and tail kept)
@@ -66,14 +86,14 @@ class Observation:
     read: what happened, output tails, the traceback, what to fix) and ``data`` (the same facts
     as JSON-able values, for programs)."""
 
-    action: str
+    action: Action = attrs.field(converter=Action)
     status: Status
     feedback: str = attrs.field(converter=_clip_feedback)
     data: dict[str, Any] = attrs.field(factory=dict, converter=_jsonable)
 
     def to_dict(self) -> dict[str, Any]:
         """The form Gymnasium's ``step``/``reset`` return: a fresh dict of plain values each call."""
-        return {"action": self.action, "status": self.status.value, "feedback": self.feedback,
+        return {"action": self.action.value, "status": self.status.value, "feedback": self.feedback,
                 "data": _jsonable(self.data)}
 
 

@@ -8,6 +8,7 @@ import time
 from typing import Any, TextIO
 
 from ._agents import Agent, EpisodeResult
+from ._nursery import Nursery
 from ._scheduler import Scheduler
 
 __all__ = ["BatchProgress", "Progress", "batch_table", "summary_table"]
@@ -20,7 +21,8 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 class Progress:
-    """One line per step; on a terminal, a ticking line while a step runs."""
+    """One line per step; on a terminal, a ticking line while a step runs.  Use as
+    ``async with Progress(...) as progress``: the ticker belongs to it and ends with it."""
 
     def __init__(self, stream: TextIO, task: str, agent: str) -> None:
         self.stream = stream
@@ -28,8 +30,17 @@ class Progress:
         self.step = 0
         self.started = time.monotonic()
         self.current = ""
+        self._nursery = Nursery("the progress display")
         self._ticker: asyncio.Task[None] | None = None
         print(f"task {task}, agent {agent}", file=stream, flush=True)
+
+    async def __aenter__(self) -> Progress:
+        await self._nursery.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stop()
+        await self._nursery.aclose()
 
     def watch(self, agent: Agent) -> Agent:
         """``agent``, reporting each action it chooses as it starts."""
@@ -47,8 +58,8 @@ class Progress:
     def _begin(self, action: str) -> None:
         self.step += 1
         self.current, self.started = action, time.monotonic()
-        if self.live:
-            self._ticker = asyncio.ensure_future(self._tick())
+        if self.live and not self._nursery.closed:
+            self._ticker = self._nursery.start_soon(self._tick(), name="the step ticker")
 
     async def _tick(self) -> None:
         while True:
@@ -76,7 +87,7 @@ def summary_table(result: EpisodeResult) -> str:
     """The steps of an episode as a table, then the best it reached."""
     header = f"{'step':>4}  {'action':<14} {'status':<17} {'score':>10} {'position':>8} {'medal':<7} {'reward':>7}"
     lines = [header, "-" * len(header)]
-    for h in result.steps:
+    for h in result.history:
         lines.append(f"{h['step']:>4}  {h['action']:<14} {h['status']:<17} {_fmt(h['score']):>10} "
                      f"{_fmt(h['position_score'], 3):>8} {h['medal'] or '-':<7} {_fmt(h['reward'], 3):>7}")
     lines.append(f"best score {_fmt(result.best_score)}, position score {_fmt(result.best_position_score, 3)}, "
@@ -87,12 +98,24 @@ def summary_table(result: EpisodeResult) -> str:
 
 
 class BatchProgress:
-    """The live view of many episodes under a scheduler: one status line, refreshed."""
+    """The live view of many episodes under a scheduler: one status line, refreshed while the
+    ``async with`` block runs (the refresher belongs to it), and printed once more at its end."""
 
     def __init__(self, stream: TextIO, scheduler: Scheduler, total: int) -> None:
         self.stream, self.scheduler, self.total = stream, scheduler, total
         self.live = stream.isatty()
-        self._task: asyncio.Task[None] | None = None
+        self._nursery = Nursery("the batch view")
+
+    async def __aenter__(self) -> BatchProgress:
+        await self._nursery.open()
+        self._nursery.start_soon(self._refresh(), name="the batch view's refresher")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._nursery.aclose()
+        if self.live:
+            self.stream.write("\r\033[K")
+        print(self.line(), file=self.stream, flush=True)
 
     def line(self) -> str:
         stats = self.scheduler.stats()
@@ -112,15 +135,6 @@ class BatchProgress:
                 print(self.line(), file=self.stream, flush=True)
                 await asyncio.sleep(5)
 
-    def start(self) -> None:
-        self._task = asyncio.ensure_future(self._refresh())
-
-    def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-        if self.live:
-            self.stream.write("\r\033[K")
-        print(self.line(), file=self.stream, flush=True)
 
 
 def batch_table(results: list[EpisodeResult]) -> str:
@@ -128,6 +142,6 @@ def batch_table(results: list[EpisodeResult]) -> str:
     header = f"{'episode':<14} {'steps':>5} {'best score':>11} {'position':>8} {'medal':<7}"
     lines = [header, "-" * len(header)]
     for r in results:
-        lines.append(f"{r.episode_id:<14} {len(r.steps):>5} {_fmt(r.best_score):>11} "
+        lines.append(f"{r.episode_id:<14} {r.steps:>5} {_fmt(r.best_score):>11} "
                      f"{_fmt(r.best_position_score, 3):>8} {r.medal:<7}")
     return "\n".join(lines)

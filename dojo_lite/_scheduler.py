@@ -9,7 +9,7 @@ import io
 import os
 import statistics
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,16 @@ import psutil
 
 import sandbox
 
-from ._admission import Admission, GpuNeed, GpuSlot, Grant, Request
+from ._admission import Admission, GpuNeed, GpuSlot, Request
 from ._agents import Agent, EpisodeResult, run_episode
-from ._env import DojoEnv, task_pool
+from ._backend import Ran, _OnPool, start_task_pool
+from ._env import DojoEnv
+from ._errors import ConfigError, EnvClosed, translated
 from ._metrics import METRICS, PredictionKind
+from ._nursery import Nursery
 from ._task import Task, find_task
 
-__all__ = ["Scheduler", "SchedulerStats"]
+__all__ = ["Scheduler", "SchedulerBackend", "SchedulerStats"]
 
 
 _settled = False
@@ -95,15 +98,16 @@ class SchedulerStats:
 class _Meter:
     """Running totals: waits, holds, agent time, and the time integral of what was held."""
 
-    started: float = attrs.field(factory=time.monotonic)
+    clock: Callable[[], float]
+    started: float = attrs.field(default=attrs.Factory(lambda self: self.clock(), takes_self=True))
     waits: list[float] = attrs.field(factory=list)
     runs: list[float] = attrs.field(factory=list)
     overhead_s: float = 0.0
-    last: float = attrs.field(factory=time.monotonic)
+    last: float = attrs.field(default=attrs.Factory(lambda self: self.clock(), takes_self=True))
     held: dict[str, float] = attrs.field(factory=dict)  # resource -> amount x seconds
 
     def tick(self, admission: Admission) -> None:
-        now = time.monotonic()
+        now = self.clock()
         dt, self.last = now - self.last, now
         usage = admission.usage
         for name, amount in (("cpus", usage.cpus), ("memory", usage.memory_bytes)):
@@ -123,16 +127,27 @@ class _PoolLease:
 class Scheduler:
     """Runs many episodes at once on one host.
 
-    Use as ``async with Scheduler(cpus=16, memory="96G", gpus=[0, 1]) as sched``.  Episodes of
-    one task share one warm sandbox pool (started on first use, kept while episodes of the task
-    exist, closed ``idle_close_s`` after the last one ends).  Every run is admitted against the
-    budgets (its CPUs and memory limit, a GPU or a share of one) and waits in a fair queue when
-    they are full; see :class:`~dojo_lite._admission.Admission`.
+    Use as ``async with Scheduler(cpus=2, memory="8G") as sched``.  Episodes of one task share
+    one warm sandbox pool (started on first use, kept while episodes of the task exist, closed
+    ``idle_close_s`` after the last one ends).  Every run is admitted against the budgets (its
+    CPUs and memory limit, a GPU or a share of one) and waits in a fair queue when they are full;
+    see :class:`~dojo_lite._admission.Admission`.
 
     :meth:`run_episode` drives one agent through one episode; :meth:`gather` runs a batch;
-    :meth:`env` gives a :class:`DojoEnv` whose runs go through this scheduler, for your own loop.
-    Cancelling an episode kills its running child, frees what it held and ends its trajectory;
-    closing the scheduler closes every pool (no processes, cgroups or work dirs are left).
+    :meth:`env` gives a :class:`DojoEnv` whose runs go through this scheduler, for your own loop
+    (``DojoEnv(task, backend=sched.backend())`` is the same).  Episodes run as tasks the scheduler
+    owns: cancelling a caller cancels its episode, which kills its running child, frees what it
+    held and ends its trajectory; closing the scheduler ends its episodes (their callers get
+    :class:`EnvClosed`) and closes every pool (no processes, cgroups or work dirs are left).
+
+    Arguments: ``cpus`` and ``memory`` (bytes or ``"96G"``) are the budgets runs are admitted
+    against (by default all CPUs and 80% of the memory; more than the host has is refused unless
+    ``oversubscribe=True``); ``gpus`` the device indexes to hand out (``gpu_inventory`` finds
+    them; NVIDIA's by default); ``idle_close_s`` how long an unused pool stays warm;
+    ``max_overtakes`` how often a big run may be overtaken by smaller ones; ``spares`` and
+    ``pool_options`` go to each :class:`sandbox.Pool`; ``task_path``, ``cache`` and
+    ``trajectory_dir`` are the envs' defaults; ``freeze_gc`` settles the heap at start (see
+    :func:`_settle_the_heap`); ``clock`` is the admission's clock (tests pass a fake one).
     """
 
     def __init__(
@@ -142,6 +157,7 @@ class Scheduler:
         memory: int | str | None = None,
         gpus: Sequence[int] = (),
         gpu_inventory: sandbox.GpuInventory | None = None,
+        oversubscribe: bool = False,
         idle_close_s: float = 30.0,
         max_overtakes: int = 8,
         spares: int = 1,
@@ -150,11 +166,18 @@ class Scheduler:
         trajectory_dir: str | os.PathLike[str] | None = None,
         pool_options: dict[str, Any] | None = None,
         freeze_gc: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        host_memory = psutil.virtual_memory().total
         self.cpus = float(os.cpu_count() or 1) if cpus is None else float(cpus)
-        self.memory_bytes = int(psutil.virtual_memory().total * 0.8) if memory is None else sandbox.parse_size(memory)
+        with translated():
+            self.memory_bytes = int(host_memory * 0.8) if memory is None else sandbox.parse_size(memory)
         if self.cpus <= 0 or self.memory_bytes <= 0:
-            raise sandbox.ConfigError(f"a scheduler needs CPUs and memory, got {cpus!r} and {memory!r}")
+            raise ConfigError(f"a scheduler needs CPUs and memory, got {cpus!r} and {memory!r}")
+        if not oversubscribe and (self.cpus > (os.cpu_count() or 1) or self.memory_bytes > host_memory):
+            raise ConfigError(f"the budgets ({self.cpus:g} CPUs, {self.memory_bytes / 2**30:.1f} GiB) exceed this "
+                              f"host ({os.cpu_count()} CPUs, {host_memory / 2**30:.1f} GiB): ask for less, or pass "
+                              "oversubscribe=True")
         self.gpus = tuple(gpus)
         self.gpu_inventory = gpu_inventory
         self.idle_close_s = idle_close_s
@@ -164,12 +187,12 @@ class Scheduler:
         self.pool_options = {"spares": spares, **(pool_options or {})}
         self.freeze_gc = freeze_gc
         self.admission = Admission(cpus=self.cpus, memory_bytes=self.memory_bytes,
-                                   gpus=self._gpu_slots(), max_overtakes=max_overtakes)
+                                   gpus=self._gpu_slots(), max_overtakes=max_overtakes, clock=clock)
+        self._clock = clock
         self._leases: dict[str, _PoolLease] = {}
         self._starting: dict[str, asyncio.Lock] = {}
-        self._meter = _Meter()
-        self._episodes: set[asyncio.Task[Any]] = set()
-        self._closing: set[asyncio.Task[None]] = set()  # idle pools being closed
+        self._meter = _Meter(clock)
+        self._nursery = Nursery("the scheduler")
         self._active = 0
         self._done = 0
         self._closed = False
@@ -178,15 +201,18 @@ class Scheduler:
         if not self.gpus:
             return []
         self.gpu_inventory = self.gpu_inventory or sandbox.NvidiaInventory()
-        devices = {d.index: d for d in self.gpu_inventory.devices()}
+        with translated():
+            devices = {d.index: d for d in self.gpu_inventory.devices()}
         missing = [i for i in self.gpus if i not in devices]
         if missing:
-            raise sandbox.ConfigError(f"no GPU {missing} on this host (found {sorted(devices)})")
+            raise ConfigError(f"no GPU {missing} on this host (found {sorted(devices)})")
         return [GpuSlot(i, devices[i].memory_bytes) for i in self.gpus]
 
     # ------------------------------------------------------------ lifecycle
 
     async def __aenter__(self) -> Scheduler:
+        self._check_open()
+        await self._nursery.open()
         if self.freeze_gc:
             await asyncio.to_thread(_settle_the_heap)
         return self
@@ -195,42 +221,46 @@ class Scheduler:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Cancel the episodes still running, then close every pool."""
+        """End the episodes still running, then close every pool; idempotent."""
         self._closed = True
-        for task in list(self._episodes):
-            task.cancel()
-        if self._episodes:
-            await asyncio.gather(*self._episodes, return_exceptions=True)
-        if self._closing:
-            await asyncio.gather(*self._closing, return_exceptions=True)
+        await self._nursery.aclose()
         for key in list(self._leases):
             await self._close_pool(key)
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise EnvClosed("the scheduler is closed")
+
     # ------------------------------------------------------------ episodes
 
-    def env(self, task: str | Task, **kwargs: Any) -> DojoEnv:
+    def backend(self, *, gpu: GpuNeed | None = None) -> SchedulerBackend:
+        """A backend for one :class:`DojoEnv`: this scheduler's shared pools and budgets; each run
+        also needs ``gpu`` (a whole device, or a share of one)."""
+        self._check_open()
+        return SchedulerBackend(self, gpu)
+
+    def env(self, task: str | Task, *, gpu: GpuNeed | None = None, **kwargs: Any) -> DojoEnv:
         """A :class:`DojoEnv` on this scheduler's pools and budgets (keyword arguments go to it)."""
-        if self._closed:
-            raise sandbox.PoolClosed("the scheduler is closed")
+        self._check_open()
         task = task if isinstance(task, Task) else find_task(task, self.task_path)
         kwargs.setdefault("cache", self.cache)
         kwargs.setdefault("trajectory_dir", self.trajectory_dir)
-        return DojoEnv(task, scheduler=self, **kwargs)
+        return DojoEnv(task, backend=self.backend(gpu=gpu), **kwargs)
 
     async def run_episode(self, task: str | Task, agent: Agent, *, seed: int | None = None,
                           **env_kwargs: Any) -> EpisodeResult:
-        """Drive ``agent`` (async, or sync: then run in a thread) through one episode of ``task``."""
+        """Drive ``agent`` (async, or sync: then run in a thread) through one episode of ``task``,
+        as a task this scheduler owns (see the class docstring for cancelling and closing)."""
         env = self.env(task, **env_kwargs)
-        current = asyncio.current_task()
-        if current is not None:
-            self._episodes.add(current)
+        return await self._nursery.run(self._episode(env, agent, seed), name=f"episode of {env.task.id}")
+
+    async def _episode(self, env: DojoEnv, agent: Agent, seed: int | None) -> EpisodeResult:
         self._active += 1
         try:
             return await run_episode(env, agent, seed=seed, sync_in_thread=True)
         finally:
             self._active -= 1
             self._done += 1
-            self._episodes.discard(current)  # type: ignore[arg-type]
             await asyncio.shield(env.aclose())
 
     async def gather(self, jobs: Iterable[tuple[str | Task, Agent]], *, seed: int | None = None,
@@ -239,12 +269,12 @@ class Scheduler:
         coros = [self.run_episode(task, agent, seed=seed) for task, agent in jobs]
         return await asyncio.gather(*coros, return_exceptions=return_exceptions)
 
-    # ------------------------------------------------------------ what DojoEnv calls
+    # ------------------------------------------------------------ pools (for SchedulerBackend)
 
-    async def lease_pool(self, task: Task) -> sandbox.Pool:
-        """The shared, started pool of ``task`` (one lease per env; give it back with :meth:`release_pool`)."""
-        if self._closed:
-            raise sandbox.PoolClosed("the scheduler is closed")
+    async def _lease(self, task: Task) -> sandbox.Pool:
+        """The shared, started pool of ``task``; one lease per env, given back with :meth:`_release`."""
+        self._check_open()
+        await self._nursery.open()  # a pool's idle closer will need it
         key = task.id
         async with self._starting.setdefault(key, asyncio.Lock()):
             lease = self._leases.get(key)
@@ -252,11 +282,10 @@ class Scheduler:
                 options = dict(self.pool_options)
                 if self.gpus:
                     options.update(gpus=self.gpus, gpu_inventory=self.gpu_inventory)
-                pool = await asyncio.to_thread(task_pool, task, cache=self.cache, **options)  # may prepare data
-                await pool.start()
+                pool = await start_task_pool(task, self.cache, options)
                 if self._closed:  # closed while this pool started: it must not outlive the scheduler
                     await pool.aclose()
-                    raise sandbox.PoolClosed("the scheduler is closed")
+                    raise EnvClosed("the scheduler is closed")
                 lease = self._leases[key] = _PoolLease(pool)
             if lease.closer is not None:
                 lease.closer.cancel()
@@ -264,20 +293,18 @@ class Scheduler:
             lease.users += 1
             return lease.pool
 
-    def release_pool(self, task: Task) -> None:
+    def _release(self, task: Task) -> None:
         """One user of ``task``'s pool is done; the pool closes when idle for ``idle_close_s``."""
         lease = self._leases.get(task.id)
         if lease is None:
             return
         lease.users -= 1
-        if lease.users <= 0:
-            delay = 0.0 if self._closed else self.idle_close_s
-            lease.closer = asyncio.get_running_loop().call_later(delay, self._start_closing, task.id)
+        if lease.users <= 0 and not self._nursery.closed:
+            lease.closer = asyncio.get_running_loop().call_later(self.idle_close_s, self._close_when_idle, task.id)
 
-    def _start_closing(self, key: str) -> None:
-        closing = asyncio.ensure_future(self._close_idle(key))
-        self._closing.add(closing)
-        closing.add_done_callback(self._closing.discard)
+    def _close_when_idle(self, key: str) -> None:
+        if not self._nursery.closed:  # else aclose closes every pool itself
+            self._nursery.start_soon(self._close_idle(key), name=f"closing the idle pool of {key}")
 
     async def _close_idle(self, key: str) -> None:
         lease = self._leases.get(key)
@@ -295,24 +322,24 @@ class Scheduler:
                 if self._leases.get(key) is lease:
                     del self._leases[key]
 
-    @contextlib.asynccontextmanager
-    async def admit(self, episode: str, limits: sandbox.Limits, gpu: GpuNeed | None = None) -> AsyncIterator[Grant]:
-        """Hold the budgets one run needs while the block runs (waiting in the fair queue first)."""
-        self._meter.tick(self.admission)
+    async def _admitted(self, episode: str, limits: sandbox.Limits, gpu: GpuNeed | None,
+                        run: Callable[[sandbox.GpuRequest | None], Awaitable[sandbox.RunResult]]) -> Ran:
+        """Hold the budgets one run needs (waiting in the fair queue first) while ``run`` runs;
+        the time held without running agent code is metered as overhead."""
+        meter = self._meter
+        meter.tick(self.admission)
         grant = await self.admission.acquire(Request(episode, limits.cpus, limits.memory, gpu))
-        self._meter.tick(self.admission)
-        self._meter.waits.append(grant.waited_s)
-        held = time.monotonic()
+        meter.tick(self.admission)
+        meter.waits.append(grant.waited_s)
+        held = self._clock()
         try:
-            yield grant
+            result = await run(grant.gpu)
         finally:
-            self._meter.tick(self.admission)
+            meter.tick(self.admission)
             self.admission.release(grant)
-            self._meter.runs.append(time.monotonic() - held)
-
-    def record_overhead(self, seconds: float) -> None:
-        """Time a run held its budgets without running agent code (dispatch, collection)."""
-        self._meter.overhead_s += max(0.0, seconds)
+            meter.runs.append(self._clock() - held)
+        meter.overhead_s += max(0.0, self._clock() - held - result.wall_s)
+        return Ran(result, grant.waited_s)
 
     # ------------------------------------------------------------ visibility
 
@@ -320,7 +347,7 @@ class Scheduler:
         """Queue length, wait and run times, overhead, and utilisation per resource so far."""
         meter, admission = self._meter, self.admission
         meter.tick(admission)
-        elapsed = max(1e-9, time.monotonic() - meter.started)
+        elapsed = max(1e-9, self._clock() - meter.started)
         capacity = {"cpus": self.cpus, "memory": float(self.memory_bytes)}
         capacity.update({f"gpu{i}": 1.0 for i in admission.gpus})
         usage = admission.usage
@@ -335,3 +362,34 @@ class Scheduler:
             utilisation={k: meter.held.get(k, 0.0) / (capacity[k] * elapsed) for k in capacity},
             in_use=in_use)
 
+
+class SchedulerBackend(_OnPool):
+    """The scheduler's backend (make it with :meth:`Scheduler.backend`): the task's shared pool,
+    leased on :meth:`start` and given back on :meth:`aclose`; each run admitted against the
+    scheduler's budgets, its time queued returned in :class:`Ran` (not charged to the episode)."""
+
+    def __init__(self, scheduler: Scheduler, gpu: GpuNeed | None) -> None:
+        super().__init__()
+        self.scheduler = scheduler
+        self.gpu = gpu
+        self._leased: Task | None = None
+
+    async def start(self, task: Task, cache: Path | None) -> None:
+        self._bind(task)
+        if self._leased is None:
+            self._pool = await self.scheduler._lease(task)
+            self._leased = task
+
+    async def run(self, code: str, *, workdir: str, limits: sandbox.Limits, filename: str) -> Ran:
+        pool = self.pool
+
+        async def run(gpu: sandbox.GpuRequest | None) -> sandbox.RunResult:
+            with translated():
+                return await pool.run(code, workdir=workdir, limits=limits, filename=filename, gpu=gpu)
+        return await self.scheduler._admitted(workdir, limits, self.gpu, run)
+
+    async def aclose(self) -> None:
+        leased, self._leased = self._leased, None
+        if leased is not None:
+            self._pool = None
+            self.scheduler._release(leased)

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import pandas as pd
 
-from ._errors import TaskFormatError
+from ._errors import ConfigError, TaskFormatError
 from ._metrics import Direction
 
 __all__ = ["Grade", "Leaderboard", "Medal", "Thresholds", "grade_score", "medal_ranks"]
@@ -50,7 +50,7 @@ def medal_ranks(n_teams: int) -> tuple[int, int, int]:
     one to nine teams still has a gold (its best entry). Integer arithmetic: no float rounding.
     """
     if n_teams < 1:
-        raise ValueError(f"a leaderboard needs at least one team, got {n_teams}")
+        raise ConfigError(f"a leaderboard needs at least one team, got {n_teams}")
     if n_teams < 100:
         return max(1, n_teams // 10), max(1, n_teams // 5), max(1, 2 * n_teams // 5)
     if n_teams < 250:
@@ -124,7 +124,7 @@ class Leaderboard:
     def position(self, score: float) -> int:
         """1 + the number of entries strictly better than ``score`` (a tie takes the entry's place)."""
         if math.isnan(score):
-            raise ValueError("a NaN score has no position")
+            raise ConfigError("a NaN score has no position")
         return 1 + sum(self.direction.better(entry, score) for entry in self.scores)
 
     def beat(self, score: float) -> int:
@@ -153,7 +153,7 @@ class Leaderboard:
     def medal(self, score: float) -> Medal:
         """The best medal whose threshold ``score`` reaches (ties count), or ``Medal.NONE``."""
         if math.isnan(score):
-            raise ValueError("a NaN score has no medal")
+            raise ConfigError("a NaN score has no medal")
         thresholds = self.thresholds()
         for medal, threshold in ((Medal.GOLD, thresholds.gold), (Medal.SILVER, thresholds.silver),
                                  (Medal.BRONZE, thresholds.bronze)):

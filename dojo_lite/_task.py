@@ -38,6 +38,7 @@ __all__ = ["Budget", "PreparedData", "Task", "Variant", "cache_root", "find_task
 
 _log = logging.getLogger("dojo_lite")
 TASKS_ENV = "DOJO_LITE_TASKS"
+GYM_NAMESPACE = "dojo_lite"  # Gymnasium ids are dojo_lite/<domain>.<name>
 CACHE_ENV = "DOJO_LITE_CACHE"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*/[a-z0-9][a-z0-9._-]*$")
 _DOMAINS = ("tabular", "vision", "nlp", "timeseries")
@@ -82,9 +83,14 @@ def cache_root() -> Path:
     return (Path(base) / "dojo_lite").resolve()
 
 
-def builtin_root() -> Path:
-    """The folder of the built-in tasks (the ``dojo_lite_tasks`` package)."""
-    return Path(str(importlib.resources.files("dojo_lite_tasks")))
+def builtin_root() -> Path | None:
+    """The folder of the built-in tasks: the ``dojo_lite_tasks`` package, or in a source tree that
+    was never installed, the ``tasks/`` folder beside ``dojo_lite/`` (None if neither exists)."""
+    try:
+        return Path(str(importlib.resources.files("dojo_lite_tasks")))
+    except ModuleNotFoundError:
+        source = Path(__file__).resolve().parent.parent / "tasks"
+        return source if source.is_dir() else None
 
 
 def search_path(extra: Sequence[str | os.PathLike[str]] = ()) -> list[Path]:
@@ -92,7 +98,28 @@ def search_path(extra: Sequence[str | os.PathLike[str]] = ()) -> list[Path]:
     then the built-in tasks."""
     env = [p for p in os.environ.get(TASKS_ENV, "").split(os.pathsep) if p]
     roots = [Path(p).expanduser().resolve() for p in (*extra, *env)]
-    return [*roots, builtin_root()]
+    builtin = builtin_root()
+    return [*roots, builtin] if builtin is not None else roots
+
+
+def canonical_id(name: str) -> str:
+    """The task id (``domain/name``) of ``name``, which may also be a Gymnasium id:
+    ``dojo_lite/tabular.titanic-survival`` or ``tabular.titanic-survival``."""
+    name = name.strip().removeprefix(f"{GYM_NAMESPACE}/")
+    if "/" not in name and "." in name:
+        domain, _, rest = name.partition(".")
+        name = f"{domain}/{rest}"
+    return name
+
+
+def task_ids(extra: Sequence[str | os.PathLike[str]] = ()) -> list[str]:
+    """The ids of the task folders on the search path, from their names alone (cheap: no file is
+    parsed, so a broken folder is listed too; :func:`find_task` reports what is wrong with it)."""
+    ids: set[str] = set()
+    for root in search_path(extra):
+        with contextlib.suppress(OSError):
+            ids.update(f"{toml.parent.parent.name}/{toml.parent.name}" for toml in root.glob("*/*/task.toml"))
+    return sorted(i for i in ids if _ID.match(i))
 
 
 def list_tasks(extra: Sequence[str | os.PathLike[str]] = ()) -> list[Task]:
@@ -113,10 +140,11 @@ def list_tasks(extra: Sequence[str | os.PathLike[str]] = ()) -> list[Task]:
 
 
 def find_task(task_id: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Task:
-    """The task ``task_id`` (``domain/name``) from the search path.
+    """The task ``task_id`` (``domain/name``, or its Gymnasium id) from the search path.
 
     Raises :class:`TaskNotFound` (with the ids that exist) if it is nowhere.
     """
+    task_id = canonical_id(task_id)
     for root in search_path(extra):
         if _ID.match(task_id) and (root / task_id / "task.toml").is_file():
             return Task.load(root / task_id)
@@ -164,10 +192,10 @@ def _check_types(data: dict[str, Any], toml: Path) -> None:
     for name, (value, kind) in checks.items():
         if not isinstance(value, kind) or isinstance(value, bool) or cast(float, value) <= 0:
             raise TaskFormatError(f"{toml}: {name} must be a positive number, got {value!r}")
-    for name in ("preload", "requires"):
-        modules = data.get(name, [])
-        if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
-            raise TaskFormatError(f"{toml}: {name} must be a list of module names, got {modules!r}")
+    for name, noun in (("preload", "module"), ("requires", "distribution")):
+        names = data.get(name, [])
+        if not isinstance(names, list) or not all(isinstance(m, str) for m in names):
+            raise TaskFormatError(f"{toml}: {name} must be a list of {noun} names, got {names!r}")
     sources = data.get("sources", [])
     if not isinstance(sources, list) or not all(isinstance(m, str) and _SOURCE.match(m) and ".." not in m
                                                 for m in sources):

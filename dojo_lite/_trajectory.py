@@ -13,12 +13,11 @@ import datetime
 import json
 import os
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import attrs
 
-if TYPE_CHECKING:
-    from ._task import Task
+from ._task import Task
 
 __all__ = ["Trajectory", "TrajectoryWriter", "read_trajectory"]
 

@@ -5,13 +5,14 @@ The public API::
     async with sandbox.Pool(preload=["numpy"]) as pool:
         pool.workdir("ep1")                       # host path of the episode's work dir
         result = await pool.run("print(1)", workdir="ep1")
-        result.status                             # sandbox.Status.OK
+        result.status                             # sandbox.RunStatus.OK
 
     sandbox.run("print(1)")                        # blocking, one fresh jail
 """
 
 from ._cgroups import CgroupVersion as CgroupVersion
 from ._cleanup import remove_tree as remove_tree
+from ._doctor import Check as Check
 from ._doctor import HostReport as HostReport
 from ._doctor import doctor as doctor
 from ._errors import ConfigError as ConfigError
@@ -35,13 +36,13 @@ from ._quota import DiskQuota as DiskQuota
 from ._result import FileChange as FileChange
 from ._result import Output as Output
 from ._result import RunResult as RunResult
-from ._result import Status as Status
+from ._result import RunStatus as RunStatus
 from ._seccomp import SeccompPolicy as SeccompPolicy
 from ._sync import run as run
 
 __all__ = [
-    "CgroupVersion", "ConfigError", "DiskQuota", "FileChange", "GpuDevice", "GpuInventory", "GpuRequest",
+    "CgroupVersion", "Check", "ConfigError", "DiskQuota", "FileChange", "GpuDevice", "GpuInventory", "GpuRequest",
     "GuaranteeUnavailable", "HostError", "HostReport", "Isolation", "Limits", "Mount", "NsjailNotFound",
-    "NvidiaInventory", "Output", "Pool", "PoolClosed", "RunResult", "Runtime", "SandboxError", "SeccompPolicy",
-    "Status", "doctor", "install_nsjail", "parse_size", "remove_tree", "run",
+    "NvidiaInventory", "Output", "Pool", "PoolClosed", "RunResult", "RunStatus", "Runtime", "SandboxError",
+    "SeccompPolicy", "doctor", "install_nsjail", "parse_size", "remove_tree", "run",
 ]

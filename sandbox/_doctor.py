@@ -20,6 +20,8 @@ from ._seccomp import SeccompPolicy
 
 @attrs.frozen
 class Check:
+    """One guarantee the doctor checked: whether it holds here, and what it found."""
+
     name: str
     ok: bool
     detail: str
@@ -36,9 +38,11 @@ class HostReport:
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; the keys of ``python -m sandbox doctor --json``."""
         return {"ok": self.ok, "checks": [attrs.asdict(c) for c in self.checks],
                 "gpus": [attrs.asdict(g) for g in self.gpus]}
+
 
     def render(self) -> str:
         lines = [f"{'ok' if c.ok else 'NO':>3}  {c.name:<22} {c.detail}" for c in self.checks]

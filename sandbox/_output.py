@@ -96,6 +96,7 @@ class Message:
 
     @property
     def op(self) -> str:
+        """What kind of message: a value of ``_zygote.Report`` (compare with its members), or ""."""
         return str(self.body.get("op", ""))
 
 

@@ -32,9 +32,10 @@ from ._jail import EPISODES, JAIL_UID, WORK, JailSpec, Mount, Runtime, find_nsja
 from ._limits import Limits
 from ._output import Channel, Message
 from ._quota import DiskQuota, LoopDisk, detached_tree, quota_problem
-from ._result import RunResult, Status
+from ._result import RunResult, RunStatus
 from ._run import Run, RunContext, Spare, SpareLost
 from ._seccomp import SeccompPolicy
+from ._zygote import Command, Report
 
 log = logging.getLogger("sandbox")
 
@@ -382,7 +383,7 @@ class Pool:
                 message = await channel.queue.get()
         except TimeoutError:
             message = None
-        if message is None or message.op != "ready":
+        if message is None or message.op != Report.READY:
             await self._kill_zygote(zygote)
             told = _tail(log_path)
             if self.jailed:
@@ -427,7 +428,7 @@ class Pool:
             message = await zygote.channel.queue.get()
             if message is None:
                 break
-            if message.op == "hello" and len(message.fds) == 3 and message.pid:
+            if message.op == Report.HELLO and len(message.fds) == 3 and message.pid:
                 self._pending_spares -= 1
                 self._adopt(message, zygote.generation)
             else:
@@ -454,7 +455,7 @@ class Pool:
                 # Moving a process between cgroups can wait for an RCU grace
                 # period (about 10 ms when idle): never on the event loop.
                 spare.cgroup = await asyncio.to_thread(self._new_run_cgroup, name, spare.host_pid)
-            spare.channel.sock.send(b"go")
+            spare.channel.send_json({"op": Command.GO})
         except OSError as exc:
             if not self._closed:
                 log.warning("sandbox: could not prepare a spare: %s", exc)
@@ -491,7 +492,7 @@ class Pool:
         if self._zygote is None:
             return
         try:
-            self._zygote.channel.send_json({"op": "spawn"})
+            self._zygote.channel.send_json({"op": Command.SPAWN})
             self._pending_spares += 1
         except OSError:
             pass
@@ -535,7 +536,7 @@ class Pool:
         zygote, self._zygote = self._zygote, None
         if zygote is not None:
             with contextlib.suppress(OSError):
-                zygote.channel.send_json({"op": "exit"})
+                zygote.channel.send_json({"op": Command.STOP})
             await self._kill_zygote(zygote)
 
     async def _kill_zygote(self, zygote: _Zygote) -> None:
@@ -573,7 +574,7 @@ class Pool:
         """Run ``code`` as ``__main__`` in episode ``workdir``'s work dir.
 
         Returns when the code and everything it started are gone.  The result's
-        status says how it ended; see :class:`Status`.  ``limits`` override the
+        status says how it ended; see :class:`RunStatus`.  ``limits`` override the
         pool's for this run.  Cancelling the call kills the run.
         """
         if self._closed:
@@ -583,6 +584,7 @@ class Pool:
         host_workdir = await self.prepare_workdir(workdir)
         source = code.encode() if isinstance(code, str) else code
         request = {
+            "op": Command.REQUEST,
             "workdir": workdir, "filename": filename, "argv": list(argv), "code_len": len(source),
             "rlimits": limits.rlimits(), "hide": list(gpu_plan.hidden), "tmpfs": limits.tmpfs_options(),
             "gpu_memory_fraction": gpu_plan.memory_fraction,
@@ -594,7 +596,7 @@ class Pool:
             except (PoolClosed, ConfigError):
                 raise
             except SandboxError as exc:  # the zygote could not be restarted: this run cannot run
-                return RunResult(status=Status.SANDBOX_ERROR, message=f"the sandbox could not start a run: {exc}",
+                return RunResult(status=RunStatus.SANDBOX_ERROR, message=f"the sandbox could not start a run: {exc}",
                                  warnings=self.warnings)
             self._active.add(spare)
             tree_fd = detached_tree(host_workdir) if self.jailed and _detached_workdirs() else None
@@ -613,7 +615,7 @@ class Pool:
                     os.close(tree_fd)
                 self._active.discard(spare)
                 self._retire(spare, reaped=run.status is not None and run.killed_for is None)
-        return RunResult(status=Status.SANDBOX_ERROR, message="no spare could take the run",
+        return RunResult(status=RunStatus.SANDBOX_ERROR, message="no spare could take the run",
                          warnings=self.warnings)
 
 

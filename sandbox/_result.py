@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 
-class Status(enum.Enum):
+class RunStatus(enum.Enum):
     """How a run ended.  Decided by the sandbox, never from an exit code alone."""
 
     OK = "ok"                          # exit code 0
@@ -56,7 +56,7 @@ class RunResult:
     guarantees that did not hold for this run (see ``sandbox doctor``).
     """
 
-    status: Status
+    status: RunStatus
     exit_code: int | None = None
     signal: int | None = None
     stdout: Output = Output("")
@@ -72,9 +72,9 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return self.status is Status.OK
+        return self.status is RunStatus.OK
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; the keys of ``python -m sandbox run --json``."""
         return {
             "status": self.status.value,
@@ -93,3 +93,4 @@ class RunResult:
             "files_complete": self.files_complete,
             "warnings": list(self.warnings),
         }
+

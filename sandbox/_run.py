@@ -21,8 +21,9 @@ from ._cgroups import Cgroup
 from ._limits import Limits
 from ._output import CappedStream, Channel
 from ._quota import LoopDisk
-from ._result import RunResult, Status
+from ._result import RunResult, RunStatus
 from ._workdir import Snapshot
+from ._zygote import Report
 
 _CODE_CHUNK = 1 << 16
 _WATCHDOG_PERIOD = 0.02
@@ -86,7 +87,7 @@ class Run:
         self.limits = limits
         self.workdir = workdir
         self.context = context
-        self.killed_for: Status | None = None
+        self.killed_for: RunStatus | None = None
         self.message = ""
         self.agent_pid: int | None = None
         self.started = False  # the agent took the request
@@ -96,7 +97,7 @@ class Run:
         self.early_exit = False
         self.running = False  # agent code has started: no sandbox_error believed after this
 
-    def kill(self, reason: Status, message: str) -> None:
+    def kill(self, reason: RunStatus, message: str) -> None:
         if self.killed_for is None:
             self.killed_for, self.message = reason, message
         if self.spare.cgroup is not None:
@@ -125,7 +126,7 @@ class Run:
                 async with asyncio.timeout(self.limits.timeout):
                     await self._wait_status()
             except TimeoutError:
-                self.kill(Status.TIMEOUT, f"wall-clock limit of {self.limits.timeout:g} s exceeded")
+                self.kill(RunStatus.TIMEOUT, f"wall-clock limit of {self.limits.timeout:g} s exceeded")
             if self.status is None and not self.started and self.killed_for is None:
                 # It hung up before the agent started (its zygote was killed): nothing ran.
                 raise SpareLost
@@ -137,7 +138,7 @@ class Run:
                 await drain(streams)
         except BaseException as exc:
             if not isinstance(exc, SpareLost):
-                self.kill(Status.KILLED, "cancelled")
+                self.kill(RunStatus.KILLED, "cancelled")
             for stream in streams:
                 stream.close()
             raise
@@ -169,22 +170,22 @@ class Run:
             for fd in message.fds:
                 os.close(fd)
             body = message.body
-            if message.op == "status":
+            if message.op == Report.STATUS:
                 self.status = body
                 return
-            if message.op == "exit" and isinstance(body.get("code"), int):
+            if message.op == Report.EXIT and isinstance(body.get("code"), int):
                 self._exited_early(body["code"], body.get("scratch_full") is True)
                 return
-            if message.op == "started":
+            if message.op == Report.STARTED:
                 self.started = True
                 pid = body.get("agent_pid")  # only without a jail: then it is a host pid
                 self.agent_pid = pid if isinstance(pid, int) and not isinstance(pid, bool) and pid > 1 else None
-            elif message.op == "traceback" and isinstance(body.get("text"), str):
+            elif message.op == Report.TRACEBACK and isinstance(body.get("text"), str):
                 self.traceback = body["text"][-32768:]
-            elif message.op == "running":
+            elif message.op == Report.RUNNING:
                 self.running = True
-            elif message.op == "sandbox_error" and not self.running:
-                self.killed_for = Status.SANDBOX_ERROR
+            elif message.op == Report.SANDBOX_ERROR and not self.running:
+                self.killed_for = RunStatus.SANDBOX_ERROR
                 self.message = f"the sandbox failed to set up the run:\n{message.body.get('text', '')}"[-4096:]
 
     def _exited_early(self, code: int, scratch_full: bool) -> None:
@@ -214,14 +215,14 @@ class Run:
                     os.kill(pid, signal.SIGKILL)
 
     def _flooded(self) -> None:
-        self.kill(Status.OUTPUT_LIMIT, f"output exceeded {self.limits.output_kill_bytes} bytes")
+        self.kill(RunStatus.OUTPUT_LIMIT, f"output exceeded {self.limits.output_kill_bytes} bytes")
 
     async def _watch_memory(self) -> None:
         """Without a memory cgroup: kill the run when its processes' RSS passes the limit."""
         while True:
             await asyncio.sleep(_WATCHDOG_PERIOD)
             if tree_rss(self.spare.host_pid) > self.limits.memory:
-                self.kill(Status.MEMORY, f"memory limit of {self.limits.memory} bytes exceeded (RSS watchdog)")
+                self.kill(RunStatus.MEMORY, f"memory limit of {self.limits.memory} bytes exceeded (RSS watchdog)")
                 return
 
     def _verdict(self, wall: float, streams: list[CappedStream], before: Snapshot, after: Snapshot) -> RunResult:
@@ -243,7 +244,7 @@ class Run:
             files=files, files_complete=complete, warnings=self.context.warnings,
         )
 
-    def _classify(self) -> tuple[Status, int | None, int | None, str]:
+    def _classify(self) -> tuple[RunStatus, int | None, int | None, str]:
         raw = self.status.get("status") if self.status else None
         exit_code = signum = None
         if isinstance(raw, int):
@@ -254,24 +255,24 @@ class Run:
         if self.killed_for is not None:
             return self.killed_for, exit_code, signum, self.message
         if self.status and self.status.get("flooded") is True:
-            return (Status.OUTPUT_LIMIT, exit_code, signum,
+            return (RunStatus.OUTPUT_LIMIT, exit_code, signum,
                     "the run flooded the sandbox's control channel (too many or too large messages)")
         if self.spare.cgroup is not None and self.spare.cgroup.oom_kills() > 0:
-            return Status.MEMORY, exit_code, signum, f"memory limit of {self.limits.memory} bytes exceeded"
+            return RunStatus.MEMORY, exit_code, signum, f"memory limit of {self.limits.memory} bytes exceeded"
         if raw is None and self.context.pool_closed():
-            return Status.KILLED, None, None, "the pool was closed during the run"
+            return RunStatus.KILLED, None, None, "the pool was closed during the run"
         if raw is None:
-            return Status.SANDBOX_ERROR, None, None, "the sandbox lost the run (the zygote or its spare died)"
+            return RunStatus.SANDBOX_ERROR, None, None, "the sandbox lost the run (the zygote or its spare died)"
         if signum is None and exit_code != 0 and (full := self._disk_full()):
-            return Status.DISK_LIMIT, exit_code, None, full
+            return RunStatus.DISK_LIMIT, exit_code, None, full
         if signum is not None:
-            status = Status.KILLED if signum == signal.SIGKILL else Status.ERROR
+            status = RunStatus.KILLED if signum == signal.SIGKILL else RunStatus.ERROR
             return status, None, signum, f"killed by signal {signal.Signals(signum).name}"
         if exit_code == 0:
-            return Status.OK, 0, None, ""
+            return RunStatus.OK, 0, None, ""
         if self.traceback and self.traceback.rstrip().splitlines()[-1].startswith("MemoryError"):
-            return Status.MEMORY, exit_code, None, "the code ran out of memory (MemoryError)"
-        return Status.ERROR, exit_code, None, f"exit code {exit_code}"
+            return RunStatus.MEMORY, exit_code, None, "the code ran out of memory (MemoryError)"
+        return RunStatus.ERROR, exit_code, None, f"exit code {exit_code}"
 
     def _disk_full(self) -> str:
         """Why the run failed for want of disk, or "": its work dir or its /tmp is full now, and

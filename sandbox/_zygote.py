@@ -8,24 +8,38 @@ Process tree, one line per role::
     zygote        imports the preload list once, freezes the GC, forks spares
       spare  (S)  one per run; setsid; own user+mount+pid namespaces; reports
                   the exit status of its agent to the controller
-        agent(A)  pid 1 of its own pid namespace; sees only its episode's work
+        init      pid 1 of the run's own pid namespace (a ``sleep``: signals
+                  the agent sends itself then work as on a host)
+        agent(A)  pid 2 there; sees only its episode's work
                   dir; runs the code as ``__main__``
 
 The controller talks to the zygote over a ``SOCK_SEQPACKET`` socket (one JSON
-object per message).  Each spare introduces itself on that socket with a
-``hello`` that carries, as ``SCM_RIGHTS``, its private channel and the read ends
-of its stdout and stderr pipes; the kernel adds the spare's pid as the
-controller sees it (``SO_PASSCRED``), which is how the controller finds it to
-put it in a cgroup.  The agent holds neither the zygote's socket nor the
-spare's channel: it talks to the spare over a socket pair of its own, and the
-spare relays to the controller only a few known reports, rebuilt and capped
-(a flood ends the run), so agent code can neither forge its result nor stall
-the controller.
+object per message; :class:`Command` and :class:`Report` below are the whole
+protocol: each message, who sends it, when, and its fields).  Each spare
+introduces itself on that socket with a ``hello`` that carries, as
+``SCM_RIGHTS``, its private channel and the read ends of its stdout and stderr
+pipes; the kernel adds the spare's pid as the controller sees it
+(``SO_PASSCRED``), which is how the controller finds it to put it in a cgroup.
+The agent holds neither the zygote's socket nor the spare's channel: it talks
+to the spare over a socket pair of its own, and the spare relays to the
+controller only a few known reports, rebuilt and capped (a flood ends the run),
+so agent code can neither forge its result nor stall the controller.
+
+The protocol's table lives here, not in a module of its own, because this file
+is the end that cannot import: it runs in the jail as one file (bound at
+``/.sandbox/zygote.py``) under ``python -I``, so neither ``sandbox`` nor a file
+next to it is on its path, and a second module it imported would sit in
+``sys.modules`` of every run, shadowing an agent's own file of that name.  The
+controller imports the two enums from here (``from ._zygote import Command,
+Report``): one definition for both ends, no copy to keep in step.  They are
+``(str, Enum)``, not ``StrEnum`` (Python 3.11), so that they run on any
+runtime; a member is its value on the wire (``json.dumps``) and in ``==``.
 """
 
 import array
 import atexit
 import ctypes
+import enum
 import errno
 import gc
 import importlib
@@ -82,6 +96,79 @@ RLIMITS = {
     "as": resource.RLIMIT_AS,
 }
 
+# ---------------------------------------------------------------- the protocol
+
+
+class Command(str, enum.Enum):
+    """What the controller sends into the jail: one JSON object per message, ``{"op": <value>, ...}``.
+
+    On the zygote's socket (read by the zygote):
+
+    - ``spawn``: no fields.  Sent when the pool wants one more spare; the zygote
+      forks one, which answers with ``Report.HELLO``.
+    - ``stop``: no fields.  Sent when the pool closes or replaces the zygote; the
+      zygote returns from its loop and exits (the controller kills the jail anyway).
+
+    On a spare's own channel (read by the spare; the request goes on to its agent):
+
+    - ``go``: no fields.  Sent once the spare sits in the run's cgroup, so that
+      the agent it forks next is born inside it; anything else ends the spare.
+    - ``request``: the run, read by the agent.  Fields: ``workdir``, ``filename``,
+      ``argv``, ``env``, ``rlimits``, ``tmpfs``, ``hide`` (GPU nodes to cover),
+      ``gpu_memory_fraction``, and ``code_len``: that many bytes of code follow as
+      raw chunks (not JSON).  In a root jail it carries, as ``SCM_RIGHTS``, the work
+      dir's detached mount.
+    """
+
+    SPAWN = "spawn"
+    STOP = "stop"
+    GO = "go"
+    REQUEST = "request"
+
+
+class Report(str, enum.Enum):
+    """What comes out of the jail to the controller: one JSON object per message, ``{"op": <value>, ...}``.
+
+    On the zygote's socket:
+
+    - ``ready``: sent by the zygote once, after its preload.  Fields:
+      ``preload_errors`` (module -> error text), ``preload_s``, ``python`` (version).
+    - ``hello``: sent by each new spare.  No fields; carries, as ``SCM_RIGHTS``, the
+      spare's private channel and the read ends of its stdout and stderr pipes,
+      and the kernel adds the spare's pid (``SO_PASSCRED``).
+
+    On a spare's channel, the agent's reports (``AGENT_REPORTS``), which the agent
+    sends to its spare and the spare relays, rebuilt from these fields only:
+
+    - ``started``: the agent took the request.  Field (added by the spare, only
+      without a jail): ``agent_pid``, a host pid.
+    - ``running``: set-up is done; agent code runs next.  From here on agent code
+      holds the socket, so the controller believes no ``sandbox_error`` after it.
+    - ``traceback``: the code raised.  Field: ``text`` (capped at 32 KiB).
+    - ``sandbox_error``: a set-up step failed before the code ran.  Field: ``text``.
+    - ``exit``: the code is done and the agent is exiting.  Fields: ``code`` (0-255),
+      ``scratch_full`` (set by the spare, which shares the run's /tmp).
+
+    And the spare's own last word:
+
+    - ``status``: the agent was reaped.  Fields: ``status`` (a wait status),
+      ``cpu_s``, ``maxrss_kb``, ``scratch_full``, ``flooded`` (the agent sent too
+      many or too large reports and was killed).
+    """
+
+    READY = "ready"
+    HELLO = "hello"
+    STARTED = "started"
+    RUNNING = "running"
+    TRACEBACK = "traceback"
+    SANDBOX_ERROR = "sandbox_error"
+    EXIT = "exit"
+    STATUS = "status"
+
+
+# What a spare relays from its agent (a tuple: the agent's ops arrive as plain strings).
+AGENT_REPORTS = (Report.STARTED, Report.RUNNING, Report.TRACEBACK, Report.SANDBOX_ERROR, Report.EXIT)
+
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -122,8 +209,21 @@ def _enter_user_namespace(extra_flags):
     _write("/proc/self/gid_map", "0 %d 1" % gid)
 
 
-def _send(sock, obj):
-    sock.send(json.dumps(obj).encode())
+def _encode(message):
+    return json.dumps(message).encode()
+
+
+def _send(sock, message):
+    sock.send(_encode(message))
+
+
+def _op(data):
+    """The ``op`` of one message (a plain string), or None if it is not a JSON object."""
+    try:
+        body = json.loads(data.decode())
+    except ValueError:  # also b"": the peer hung up
+        return None
+    return body.get("op") if isinstance(body, dict) else None
 
 
 # ---------------------------------------------------------------- seccomp
@@ -250,6 +350,8 @@ def _receive_request(sock):
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.extend(array.array("i", payload[: len(payload) - len(payload) % 4]))
     header = json.loads(data.decode())
+    if header.get("op") != Command.REQUEST:
+        os._exit(70)
     chunks, size = [], 0
     while size < header["code_len"]:
         chunk = sock.recv(MAX_MESSAGE)
@@ -274,7 +376,7 @@ def _finish(sock, code):
         sys.stderr.flush()
         # Say so before exiting: tearing down an address space the size of
         # torch's takes ~4 ms, and the controller need not wait for it.
-        _send(sock, {"op": "exit", "code": code})
+        _send(sock, {"op": Report.EXIT, "code": code})
     except BaseException:
         pass
     finally:
@@ -306,7 +408,7 @@ def _execute(sock, request, code):
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next))
         sys.stderr.write(text)
         try:
-            _send(sock, {"op": "traceback", "text": text[-TRACEBACK_CAP:]})
+            _send(sock, {"op": Report.TRACEBACK, "text": text[-TRACEBACK_CAP:]})
         except OSError:
             pass
         _finish(sock, 1)
@@ -378,7 +480,7 @@ def _agent(sock, controller, cfg, out_w, err_w):
     _forget_zygote_exit_handlers()
     _prefault()
     request, code, fds = _receive_request(sock)
-    _send(sock, {"op": "started"})
+    _send(sock, {"op": Report.STARTED})
     if cfg["namespaces"]:
         _private_view(cfg, request, fds[0] if fds else None)
         _confine()
@@ -395,7 +497,7 @@ def _agent(sock, controller, cfg, out_w, err_w):
         install_seccomp(bytes.fromhex(cfg["seccomp"]))
     # From here on agent code holds this socket: the controller believes no
     # sandbox_error after "running".
-    _send(sock, {"op": "running"})
+    _send(sock, {"op": Report.RUNNING})
     _execute(sock, request, code)
 
 
@@ -455,14 +557,14 @@ def _spare(ctl, cfg):
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     fds = array.array("i", [peer.fileno(), out_r, err_r])
-    ctl.sendmsg([b'{"op": "hello"}'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+    ctl.sendmsg([_encode({"op": Report.HELLO})], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
     ctl.close()
     peer.close()
     os.close(out_r)
     os.close(err_r)
     # The controller answers "go" once this process sits in the run's cgroup,
     # so that the agent forked below is born inside it.
-    if channel.recv(MAX_MESSAGE) != b"go":
+    if _op(channel.recv(MAX_MESSAGE)) != Command.GO:
         os._exit(0)
     global _OWN_SCRATCH
     _OWN_SCRATCH = bool(cfg["namespaces"])
@@ -488,7 +590,7 @@ def _spare(ctl, cfg):
         except BaseException:
             os.write(2, traceback.format_exc().encode(errors="replace"))
             try:
-                _send(agent_end, {"op": "sandbox_error", "text": traceback.format_exc()[-TRACEBACK_CAP:]})
+                _send(agent_end, {"op": Report.SANDBOX_ERROR, "text": traceback.format_exc()[-TRACEBACK_CAP:]})
             finally:
                 os._exit(71)
     os.close(out_w)
@@ -503,7 +605,7 @@ def _spare(ctl, cfg):
     if init is not None:
         os.kill(init, signal.SIGKILL)  # the namespace, and all the agent left in it, dies with its init
     _send(channel, {
-        "op": "status",
+        "op": Report.STATUS,
         "status": status,
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "maxrss_kb": usage.ru_maxrss,
@@ -547,10 +649,10 @@ def _relay(controller, agent, pid, host_pid):
                 os.kill(pid, signal.SIGKILL)
             report = _report(data) if data and not flooded else None
             if report is not None:
-                if report["op"] == "started" and host_pid is not None:
+                if report["op"] == Report.STARTED and host_pid is not None:
                     report["agent_pid"] = host_pid
                 controller.send(json.dumps(report).encode())
-            if not data or flooded or (report is not None and report["op"] == "exit"):
+            if not data or flooded or (report is not None and report["op"] == Report.EXIT):
                 selector.unregister(agent)
 
 
@@ -587,13 +689,16 @@ def _report(data):
     except Exception:  # ValueError, RecursionError ("[" * 60000), MemoryError: not a report
         return None
     op = body.get("op") if isinstance(body, dict) else None
-    if op in ("started", "running"):
+    if op not in AGENT_REPORTS:
+        return None
+    op = Report(op)
+    if op in (Report.STARTED, Report.RUNNING):
         return {"op": op}
-    if op in ("traceback", "sandbox_error") and isinstance(body.get("text"), str):
+    if op in (Report.TRACEBACK, Report.SANDBOX_ERROR) and isinstance(body.get("text"), str):
         return {"op": op, "text": body["text"][-TRACEBACK_CAP:]}
-    if op == "exit" and isinstance(body.get("code"), int) and not isinstance(body.get("code"), bool):
+    if op == Report.EXIT and isinstance(body.get("code"), int) and not isinstance(body.get("code"), bool):
         # whether /tmp is full is looked at here (the spare shares the run's tmpfs), never taken from the agent
-        return {"op": "exit", "code": body["code"] & 0xFF,
+        return {"op": Report.EXIT, "code": body["code"] & 0xFF,
                 "scratch_full": body["code"] != 0 and _OWN_SCRATCH and _scratch_full()}
     return None
 
@@ -657,10 +762,10 @@ def _serve(ctl, cfg):
                 continue
             if not data:
                 return
-            op = json.loads(data.decode()).get("op")
-            if op == "spawn":
+            op = _op(data)
+            if op == Command.SPAWN:
                 _fork_spare(ctl, cfg, private)
-            elif op == "exit":
+            elif op == Command.STOP:
                 return
 
 
@@ -675,7 +780,7 @@ def main():
     if hasattr(gc, "freeze"):
         gc.freeze()
     _send(ctl, {
-        "op": "ready",
+        "op": Report.READY,
         "preload_errors": errors,
         "preload_s": time.monotonic() - started,
         "python": sys.version.split()[0],

@@ -22,6 +22,7 @@ def test_the_quick_soak_loses_and_leaks_nothing() -> None:
         pytest.skip("the soak uses disk quotas (root)")
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "soak.py"), "--quick"], capture_output=True,
                          text=True, timeout=600, cwd=ROOT)
+    assert out.stdout.strip(), out.stderr[-5000:]  # (it exits 1 when only the stall target is missed)
     line = json.loads(out.stdout.strip().splitlines()[-1])
     print(json.dumps(line))
     assert line["faults_injected"] >= 50 and line["steps"] >= 50, line

@@ -1,16 +1,65 @@
-"""Admission: budgets never exceeded, bounded overtaking, GPU placement (no processes involved)."""
+"""Admission: budgets never exceeded, bounded overtaking, GPU placement (no processes involved).
+
+Tests where timing decides the order run on virtual time (``run_virtual``): a sleep only moves a
+fake clock on, so who is admitted when follows from the test's numbers, not the machine's speed,
+and the admission's own clock is that fake one, so its waits are exact.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import random
+import selectors
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 
-import sandbox
+import dojo_lite
 from dojo_lite._admission import Admission, GpuNeed, GpuSlot, Grant, Request
 
 GIB = 1 << 30
+
+
+class FakeClock:
+    """Virtual seconds, moved on only by ``run_virtual``'s loop (like trio's autojump MockClock)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _JumpingSelector(selectors.DefaultSelector):
+    """Never blocks: when nothing is ready, the clock jumps to the loop's next timer instead."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = super().select(0)
+        if not ready:
+            if timeout is None:  # no timer and nothing ready: a real loop would hang here
+                raise RuntimeError("deadlock: every task waits and no timer is set")
+            self.clock.now += timeout
+        return ready
+
+
+class _VirtualLoop(asyncio.SelectorEventLoop):
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(_JumpingSelector(clock))
+        self.clock = clock
+
+    def time(self) -> float:
+        return self.clock.now
+
+
+def run_virtual[T](main: Callable[[], Coroutine[Any, Any, T]], clock: FakeClock) -> T:
+    """``asyncio.run(main())`` on an event loop whose time is ``clock``: sleeps take no real time."""
+    with asyncio.Runner(loop_factory=lambda: _VirtualLoop(clock)) as runner:
+        return runner.run(main())
 
 
 def _random_request(rng: random.Random, episode: str, gpus: bool) -> Request:
@@ -39,8 +88,9 @@ def _check_budgets(admission: Admission, holding: list[Grant]) -> None:
 @pytest.mark.parametrize("seed", range(12))
 def test_random_episodes_never_exceed_the_budgets_and_all_finish(seed: int) -> None:
     rng = random.Random(seed)
+    clock = FakeClock()
     admission = Admission(cpus=4, memory_bytes=12 * GIB, max_overtakes=5,
-                          gpus=[GpuSlot(0, 16 * GIB), GpuSlot(1, 24 * GIB)] if seed % 2 else [])
+                          gpus=[GpuSlot(0, 16 * GIB), GpuSlot(1, 24 * GIB)] if seed % 2 else [], clock=clock)
     holding: list[Grant] = []
     granted: list[Grant] = []
 
@@ -59,7 +109,7 @@ def test_random_episodes_never_exceed_the_budgets_and_all_finish(seed: int) -> N
     async def main() -> list[int]:
         return await asyncio.gather(*(episode(f"e{i}", rng.randint(1, 12)) for i in range(60)))
 
-    done = asyncio.run(main())
+    done = run_virtual(main, clock)
     assert sum(done) == admission.granted
     assert admission.usage.cpus == 0 and admission.usage.memory_bytes == 0 and admission.queue_length == 0
     # a run is overtaken by each run that arrived after it and was admitted before it
@@ -67,6 +117,7 @@ def test_random_episodes_never_exceed_the_budgets_and_all_finish(seed: int) -> N
     overtakes = [sum(later > ticket for later in tickets[:i]) for i, ticket in enumerate(tickets)]
     assert max(overtakes) <= admission.max_overtakes, "a run was overtaken more often than allowed"
     assert max(overtakes) > 0, "control: small runs did overtake big ones"
+    assert max(g.waited_s for g in granted) > 0.002, "control: some runs waited longer than one run lasts"
 
 
 def test_episodes_take_turns() -> None:
@@ -89,8 +140,10 @@ def test_episodes_take_turns() -> None:
 
 
 def test_a_big_request_is_not_starved_by_small_ones() -> None:
-    admission = Admission(cpus=4, memory_bytes=64 * GIB, max_overtakes=3)
+    clock = FakeClock()
+    admission = Admission(cpus=4, memory_bytes=64 * GIB, max_overtakes=3, clock=clock)
     order: list[str] = []
+    waits: list[float] = []
 
     async def small(name: str) -> None:
         for _ in range(10):
@@ -103,18 +156,25 @@ def test_a_big_request_is_not_starved_by_small_ones() -> None:
         await asyncio.sleep(0.0005)  # arrives while the small ones hold every CPU
         grant = await admission.acquire(Request("big", 4, GIB))
         order.append("big")
+        waits.append(grant.waited_s)
         admission.release(grant)
 
     async def main() -> None:
         await asyncio.gather(*(small(f"s{i}") for i in range(4)), big())
 
-    asyncio.run(main())
+    run_virtual(main, clock)
     position = order.index("big")
     assert position < 4 + 4 * 3, f"the big run waited behind {position} others: {order}"
+    # At 1 ms the small runs end and come back: three overtake the big one, the fourth must wait, so
+    # the big one is next once the three end at 2 ms (it arrived at 0.5 ms).
+    assert position == 4 + 3, order
+    assert waits == [pytest.approx(0.0015)]
 
 
 def test_gpu_shares_wholes_and_spreading() -> None:
-    admission = Admission(cpus=16, memory_bytes=64 * GIB, gpus=[GpuSlot(0, 16 * GIB), GpuSlot(1, 16 * GIB)])
+    clock = FakeClock()
+    admission = Admission(cpus=16, memory_bytes=64 * GIB, gpus=[GpuSlot(0, 16 * GIB), GpuSlot(1, 16 * GIB)],
+                          clock=clock)
 
     async def main() -> None:
         first = await admission.acquire(Request("a", 1, GIB, GpuNeed(memory_bytes=8 * GIB)))
@@ -139,17 +199,33 @@ def test_gpu_shares_wholes_and_spreading() -> None:
         admission.release(fourth)
         assert (await fifth).gpu.devices == (1,)
 
-    asyncio.run(main())
+    run_virtual(main, clock)
+
+
+def test_waits_are_measured_on_the_given_clock() -> None:
+    clock = FakeClock()
+    admission = Admission(cpus=1, memory_bytes=4 * GIB, clock=clock)
+
+    async def main() -> tuple[Grant, Grant]:
+        first = await admission.acquire(Request("a", 1, GIB))
+        waiting = asyncio.ensure_future(admission.acquire(Request("b", 1, GIB)))
+        await asyncio.sleep(2.5)  # virtual: the test takes no real time
+        admission.release(first)
+        return first, await waiting
+
+    first, second = run_virtual(main, clock)
+    assert (first.waited_s, second.waited_s) == (0.0, 2.5)
+    assert clock.now == 2.5
 
 
 def test_impossible_requests_are_refused_not_queued() -> None:
     admission = Admission(cpus=2, memory_bytes=4 * GIB, gpus=[GpuSlot(0, 8 * GIB)])
     for request in (Request("a", 3, GIB), Request("a", 1, 5 * GIB),
                     Request("a", 1, GIB, GpuNeed(memory_bytes=9 * GIB))):
-        with pytest.raises(sandbox.ConfigError):
+        with pytest.raises(dojo_lite.ConfigError):
             asyncio.run(admission.acquire(request))
     unknown = Admission(cpus=2, memory_bytes=4 * GIB, gpus=[GpuSlot(0, None)])
-    with pytest.raises(sandbox.ConfigError):
+    with pytest.raises(dojo_lite.ConfigError):
         asyncio.run(unknown.acquire(Request("a", 1, GIB, GpuNeed(memory_bytes=GIB))))
 
 

@@ -24,10 +24,10 @@ def test_baseline_episode_on_the_micro_variant(task_id: str, tmp_path: Path) -> 
     task = dojo_lite.find_task(task_id)
     env = DojoEnv(task, variant="micro", trajectory_dir=tmp_path)
     result = asyncio.run(_episode(env, dojo_lite.baseline_agent(task)))
-    statuses = [(h["action"], h["status"]) for h in result.steps]
+    statuses = [(h["action"], h["status"]) for h in result.history]
     assert statuses == [("request_info", "ok"), ("validate_code", "ok"), ("execute_code", "ok"),
-                        ("validate_code", "ok"), ("execute_code", "ok"), ("get_history", "ok")], result.steps
-    simple, strong = result.steps[2]["score"], result.steps[4]["score"]
+                        ("validate_code", "ok"), ("execute_code", "ok"), ("get_history", "ok")], result.history
+    simple, strong = result.history[2]["score"], result.history[4]["score"]
     assert simple is not None and strong is not None
     assert result.best_score in (simple, strong) and result.trajectory is not None
 

@@ -124,8 +124,8 @@ os.chmod("locked", 0)
 def test_a_deep_wide_tree_breaks_nothing(toy_task: dojo_lite.Task, tmp_path: Path) -> None:
     env = DojoEnv(toy_task, trajectory_dir=tmp_path, disk_quota=None)  # a plain dir: removed file by file
     env.reset()
-    assert env._pool is not None and env.episode_id is not None
-    pool_dir = env._pool.directory
+    assert isinstance(env.backend, dojo_lite.PoolBackend) and env.episode_id is not None
+    pool_dir = env.backend.pool.directory
     obs = _run(env, DEEP_TREE)
     assert obs["status"] == "submission_error", obs["feedback"][:2000]
     started = time.monotonic()
@@ -153,10 +153,10 @@ def test_under_the_scheduler_a_hostile_episode_costs_an_honest_one_nothing(toy_t
             return await sched.gather([(toy_task, hostile), (toy_task, honest)])
 
     bad, good = asyncio.run(both())
-    assert [s["status"] for s in good.steps] == ["ok"] * 4
+    assert [s["status"] for s in good.history] == ["ok"] * 4
     assert good.best_score == pytest.approx(0.0)
-    assert max(s["wall_s"] for s in good.steps) < 5.0, good.steps
-    assert [s["status"] for s in bad.steps] == ["submission_error", "code_error"], bad.steps
+    assert max(s["wall_s"] for s in good.history) < 5.0, good.history
+    assert [s["status"] for s in bad.history] == ["submission_error", "code_error"], bad.history
 
 
 FLOOD = """

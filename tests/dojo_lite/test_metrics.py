@@ -151,3 +151,10 @@ def test_qwk_rejects_non_integer_ratings() -> None:
 def test_metrics_return_python_floats() -> None:
     assert type(score("accuracy", [1], [1])) is float
     assert type(score("rmse", [1.0], [2.0])) is float
+
+
+def test_what_each_metric_demands_of_a_submission() -> None:
+    # Grading reads these, not the names: see test_submission's test_grading_asks_the_metric_not_its_name.
+    assert {name: m.non_negative for name, m in METRICS.items() if m.non_negative} == {
+        "rmsle": "takes log(1 + prediction)"}
+    assert {name for name, m in METRICS.items() if m.ratings} == {"qwk"}

@@ -153,13 +153,42 @@ def test_closing_the_scheduler_cancels_running_episodes_and_leaves_nothing(toy_t
             await asyncio.sleep(0.05)
         assert len(processes) >= 4, "control: nsjail, the zygote and the runs"
         await sched.aclose()
-        assert all(e.cancelled() for e in episodes) and pool.closed
+        await asyncio.wait(episodes)
+        # the callers' tasks are not the scheduler's to cancel: each learns that its episode ended
+        assert not any(e.cancelled() for e in episodes)
+        assert all(isinstance(e.exception(), dojo_lite.EnvClosed) for e in episodes) and pool.closed
         time.sleep(0.3)
         alive = [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
         assert alive == [], alive
         return [directory]
 
     assert _leftovers(asyncio.run(main())) == []
+
+
+def test_closing_the_scheduler_never_cancels_the_caller(toy_task: dojo_lite.Task) -> None:
+    # The scheduler owns the episodes it runs, not the task that asked for one: after closing it,
+    # the caller goes on (and its own later awaits are not cancelled).
+    sleeper = "import time\ntime.sleep(60)\n"
+
+    async def caller(sched: Scheduler, closed: asyncio.Event) -> str:
+        try:
+            await sched.run_episode(toy_task, dojo_lite.ScriptedAgent([{"action": "execute_code", "code": sleeper}]))
+        except dojo_lite.EnvClosed as exc:
+            await closed.wait()
+            await asyncio.sleep(0.05)  # a cancelled task would be cancelled again here
+            return f"went on after: {exc}"
+        return "the episode finished?"
+
+    async def main() -> str:
+        closed = asyncio.Event()
+        async with Scheduler(cpus=2, memory="4G", spares=0) as sched:
+            task = asyncio.ensure_future(caller(sched, closed))
+            while sched.stats().in_use["cpus"] == 0:
+                await asyncio.sleep(0.05)
+        closed.set()
+        return await task
+
+    assert asyncio.run(main()).startswith("went on after: the scheduler was closed")
 
 
 def test_a_zygote_crash_fails_only_the_runs_in_flight(toy_task: dojo_lite.Task) -> None:

@@ -8,13 +8,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import pandas as pd
 import pytest
 
 from dojo_lite._errors import SubmissionError, TaskFormatError
 from dojo_lite._grading import GradingSpec, PredictionKind, read_submission, score_submission
-from dojo_lite._metrics import Direction
+from dojo_lite._metrics import METRICS, Direction, Metric
 
 TITANIC: dict[str, Any] = {
     "metric": "accuracy", "direction": "maximize", "id_column": "PassengerId", "prediction_columns": ["Survived"],
@@ -371,6 +372,33 @@ def test_negative_values_for_rmsle(tmp_path: Path) -> None:
     assert "id '2': '-5'" in message and ">= 0" in message
     assert read_submission(tmp_path, spec_of(HOUSES, metric="rmse"), pd.Series(IDS))["SalePrice"].tolist() == [
         10.0, -5.0, 0.0]
+
+
+def test_grading_asks_the_metric_not_its_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Metrics registered under new names get the checks their properties call for, in their own words."""
+    logs = attrs.evolve(METRICS["rmse"], name="rmse_of_logs", non_negative="takes log(prediction + 1)")
+    monkeypatch.setitem(METRICS, logs.name, logs)
+    write(tmp_path, "Id,SalePrice\n1,10\n2,-5\n3,0\n")
+    message = rejected(tmp_path, spec_of(HOUSES, metric=logs.name), IDS, "negative_values")
+    assert "(id '2': '-5')" in message
+    assert message.endswith("; rmse_of_logs takes log(prediction + 1), so predictions must be >= 0: clip them at 0")
+
+    seen: list[np.ndarray] = []
+
+    def agreement(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        seen.append(y_pred)
+        return float(np.mean(y_true == y_pred))
+
+    ratings = Metric("agreement", Direction.MAXIMIZE, frozenset({PredictionKind.LABEL}), agreement, ratings=True)
+    monkeypatch.setitem(METRICS, ratings.name, ratings)
+    answers = pd.DataFrame({"id": [1, 2, 3], "rating": [1, 2, 3]})
+    spec = spec_of(TITANIC, metric=ratings.name, id_column="id", prediction_columns=["rating"],
+                   answer_column="rating", labels=None)
+    assert graded(tmp_path, spec, "id,rating\n1,1.0\n2,2\n3,4\n", answers) == pytest.approx(2 / 3)
+    assert seen[0].dtype == float, "ratings reach the metric as numbers"
+    with pytest.raises(SubmissionError) as caught:
+        graded(tmp_path, spec, "id,rating\n1,1\n2,high\n3,3\n", answers)
+    assert caught.value.code == "non_numeric" and "agreement grades numeric ratings" in caught.value.message
 
 
 def test_multiclass_columns_are_all_checked(tmp_path: Path) -> None:

@@ -40,6 +40,23 @@ def test_builtin_task_is_complete(task_id: str) -> None:
 
 
 @pytest.mark.parametrize("task_id", BUILTIN)
+def test_population_members_that_are_solutions_run_the_files_themselves(task_id: str) -> None:
+    """A member claimed in SOLUTIONS (team -> simple.py or reference.py) is that file, byte for byte, and no
+    other member is a copy of a solution file: one source, so the two cannot drift apart."""
+    task = dojo_lite.find_task(task_id)
+    claims = task.module("solutions/population.py").SOLUTIONS
+    members = dict(population(task))
+    assert set(claims.values()) <= {"simple.py", "reference.py"}
+    files = {name: (task.path / "solutions" / name).read_text(encoding="utf-8")
+             for name in ("simple.py", "reference.py")}
+    for team, name in claims.items():
+        assert members[team] == files[name], f"{team} claims to be {name} but runs other code"
+    for team, code in members.items():
+        copied = [name for name, text in files.items() if code.strip() == text.strip()]
+        assert team in claims or not copied, f"{team} is a copy of {copied[0]}: claim it in SOLUTIONS"
+
+
+@pytest.mark.parametrize("task_id", BUILTIN)
 def test_builtin_data_is_deterministic_and_micro_shares_the_schema(task_id: str, tmp_path: Path) -> None:
     task = dojo_lite.find_task(task_id)
     first = {v: task.prepare(v, tmp_path / "a") for v in ("full", "micro")}

@@ -39,13 +39,13 @@ class Driver:
     def run_json(self, code: str, **kwargs: Any) -> Any:
         """Run code that prints one JSON document as its last stdout line; return it decoded."""
         result = self.run(code, **kwargs)
-        assert result.status is sandbox.Status.OK, describe(result)
+        assert result.status is sandbox.RunStatus.OK, describe(result)
         return json.loads(result.stdout.text.strip().splitlines()[-1])
 
     def assert_healthy(self) -> None:
         """A trivial run still works and nothing of earlier runs is left."""
         result = self.run("print('still alive')")
-        assert result.status is sandbox.Status.OK, describe(result)
+        assert result.status is sandbox.RunStatus.OK, describe(result)
         assert result.stdout.text == "still alive\n"
         assert_no_leftovers(self.pool)
 

@@ -23,7 +23,7 @@ import pytest
 from jailtools import BARE_LIMITS, Driver, assert_no_leftovers, describe
 
 import sandbox
-from sandbox import DiskQuota, Status
+from sandbox import DiskQuota, RunStatus
 
 # ------------------------------------------------------------ failing closed
 
@@ -82,13 +82,13 @@ def test_a_quota_that_cannot_hold_refuses(runner: asyncio.Runner, monkeypatch: p
 def test_a_jailed_pool_has_no_warnings(bare: Driver) -> None:
     assert bare.pool.jailed and bare.pool.warnings == ()
     result = bare.run("print('jailed')")
-    assert result.status is Status.OK and result.warnings == (), describe(result)
+    assert result.status is RunStatus.OK and result.warnings == (), describe(result)
 
 
 def test_explicit_opt_outs_are_listed_in_every_result(fresh_pool: Callable[..., Driver]) -> None:
     driver = fresh_pool(disk_quota=None, seccomp=None)
     result = driver.run("print(1)")
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     assert any("disk_quota=None" in w for w in result.warnings)
     assert any("seccomp=None" in w for w in result.warnings)
 
@@ -132,7 +132,7 @@ def test_unjailed_runs_never_as_root(fresh_pool: Callable[..., Driver], traversa
     inside = driver.pool.agent_path("/data")
     assert inside == str(data), "without a jail, run code finds the data at its host path"
     result = driver.run(f"DATA = {inside!r}\n" + UNJAILED_PROBE)
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     seen = json.loads(result.stdout.text)
     assert seen["uid"] == seen["euid"] == 65534
     assert seen["data"] == ["train.csv"]
@@ -172,7 +172,7 @@ print(json.dumps({
 
 def _status_probe(driver: Driver) -> dict[str, object]:
     result = driver.run(STATUS_PROBE)
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     return dict(json.loads(result.stdout.text))
 
 
@@ -242,7 +242,7 @@ print(json.dumps(report))
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="syscall numbers of x86_64")
 def test_the_kernel_surface_of_a_container_is_closed(bare: Driver) -> None:
     result = bare.run(KERNEL_SURFACE)
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     report = json.loads(result.stdout.text)
     allowed = {k: v for k, v in report.items() if v != "EPERM"}
     assert allowed == {"inet": "ok", "unix": "ok"}, report
@@ -302,8 +302,8 @@ def _concurrently(driver: Driver, holder: str, prober: str, ready: str) -> tuple
         return await first, second
 
     a, b = driver.runner.run(both())
-    assert a.status is Status.OK, describe(a)
-    assert b.status is Status.OK, describe(b)
+    assert a.status is RunStatus.OK, describe(a)
+    assert b.status is RunStatus.OK, describe(b)
     return a, json.loads(b.stdout.text)
 
 
@@ -337,7 +337,7 @@ def test_loopback_is_up_inside_a_run(bare: Driver) -> None:
             "c = socket.create_connection(srv.getsockname(), timeout=2)\nconn, _ = srv.accept()\n"
             "c.sendall(b'ping')\nprint(conn.recv(4).decode(), [n for _, n in socket.if_nameindex()])\n")
     result = bare.run(code)
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     assert result.stdout.text == "ping ['lo']\n"
 
 
@@ -345,11 +345,11 @@ def test_loopback_is_up_inside_a_run(bare: Driver) -> None:
 
 
 SIGNALS = {
-    "sigterm": ("os.kill(os.getpid(), signal.SIGTERM)", signal.SIGTERM, Status.ERROR),
-    "sigkill": ("os.kill(os.getpid(), signal.SIGKILL)", signal.SIGKILL, Status.KILLED),
-    "abort": ("os.abort()", signal.SIGABRT, Status.ERROR),
-    "raise_signal": ("signal.raise_signal(signal.SIGUSR1)", signal.SIGUSR1, Status.ERROR),
-    "kill-group": ("os.kill(0, signal.SIGHUP)", signal.SIGHUP, Status.ERROR),
+    "sigterm": ("os.kill(os.getpid(), signal.SIGTERM)", signal.SIGTERM, RunStatus.ERROR),
+    "sigkill": ("os.kill(os.getpid(), signal.SIGKILL)", signal.SIGKILL, RunStatus.KILLED),
+    "abort": ("os.abort()", signal.SIGABRT, RunStatus.ERROR),
+    "raise_signal": ("signal.raise_signal(signal.SIGUSR1)", signal.SIGUSR1, RunStatus.ERROR),
+    "kill-group": ("os.kill(0, signal.SIGHUP)", signal.SIGHUP, RunStatus.ERROR),
 }
 
 
@@ -421,7 +421,7 @@ def quota_pool(fresh_pool: Callable[..., Driver]) -> Driver:
 @pytest.mark.slow
 def test_one_huge_file_stops_at_the_quota(quota_pool: Driver) -> None:
     result = quota_pool.run(FILL_ONE_FILE)
-    assert result.status is Status.DISK_LIMIT, describe(result)
+    assert result.status is RunStatus.DISK_LIMIT, describe(result)
     assert "disk quota" in result.message
     seen = _last_json(result)
     assert seen["errno"] == errno.ENOSPC
@@ -433,7 +433,7 @@ def test_one_huge_file_stops_at_the_quota(quota_pool: Driver) -> None:
 @pytest.mark.slow
 def test_a_hundred_thousand_small_files_stop_at_the_files_quota(quota_pool: Driver) -> None:
     result = quota_pool.run(MANY_FILES)
-    assert result.status is Status.DISK_LIMIT, describe(result)
+    assert result.status is RunStatus.DISK_LIMIT, describe(result)
     seen = _last_json(result)
     assert seen["errno"] == errno.ENOSPC
     # the files quota (2000, less the directory) binds long before the bytes quota (64M / 4K = 16000)
@@ -442,11 +442,11 @@ def test_a_hundred_thousand_small_files_stop_at_the_files_quota(quota_pool: Driv
 
 @pytest.mark.slow
 def test_a_full_work_dir_is_emptied_and_usable_again(quota_pool: Driver) -> None:
-    assert quota_pool.run(MANY_FILES).status is Status.DISK_LIMIT
+    assert quota_pool.run(MANY_FILES).status is RunStatus.DISK_LIMIT
     quota_pool.runner.run(quota_pool.pool.clear_workdir("w"))
     assert list(quota_pool.pool.workdir("w").iterdir()) == []
     result = quota_pool.run("open('ok.txt', 'w').write('fits')\nprint('ok')\n")
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
 
 
 @pytest.mark.slow
@@ -456,7 +456,7 @@ def test_work_dirs_have_their_own_quota(quota_pool: Driver) -> None:
     sizes = {}
     for name in ("w", "big"):
         result = quota_pool.run(FILL_ONE_FILE, workdir=name)
-        assert result.status is Status.DISK_LIMIT, describe(result)
+        assert result.status is RunStatus.DISK_LIMIT, describe(result)
         sizes[name] = _last_json(result)["written"]
     assert sizes["w"] <= 64 << 20 < sizes["big"] <= 96 << 20, sizes
 
@@ -492,7 +492,7 @@ except OSError as exc:
 def test_tmp_stops_at_its_quota(bare: Driver) -> None:
     limits = attrs.evolve(BARE_LIMITS, tmp_bytes="32M", memory="512M")
     result = bare.run(TMP_FILL, limits=limits)
-    assert result.status is Status.DISK_LIMIT, describe(result)
+    assert result.status is RunStatus.DISK_LIMIT, describe(result)
     assert "/tmp" in result.message
     seen = _last_json(result)
     assert seen["errno"] == errno.ENOSPC and 24 << 20 <= seen["written"] <= 32 << 20, seen
@@ -501,7 +501,7 @@ def test_tmp_stops_at_its_quota(bare: Driver) -> None:
 def test_tmp_files_stop_at_their_quota(bare: Driver) -> None:
     code = MANY_FILES.replace('"many', '"/tmp/many')
     result = bare.run(code, limits=attrs.evolve(BARE_LIMITS, tmp_files=500))
-    assert result.status is Status.DISK_LIMIT, describe(result)
+    assert result.status is RunStatus.DISK_LIMIT, describe(result)
     assert 450 <= _last_json(result)["made"] <= 500
 
 
@@ -509,7 +509,7 @@ def test_tmp_files_stop_at_their_quota(bare: Driver) -> None:
 def test_the_jail_never_holds_the_hosts_work_dirs(bare: Driver) -> None:
     code = "import os\nprint(os.path.exists('/.sandbox/episodes'), sorted(os.listdir('/.sandbox')))\n"
     result = bare.run(code)
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     assert result.stdout.text.startswith("False"), result.stdout.text
     mode = stat.S_IMODE(os.stat(bare.pool.directory / "episodes").st_mode)
     assert mode & 0o007 in (0, 1), oct(mode)
@@ -518,11 +518,11 @@ def test_the_jail_never_holds_the_hosts_work_dirs(bare: Driver) -> None:
 @pytest.mark.slow
 def test_a_nearly_full_disk_does_not_relabel_other_failures(quota_pool: Driver) -> None:
     filled = quota_pool.run(FILL_ONE_FILE)
-    assert filled.status is Status.DISK_LIMIT, describe(filled)
+    assert filled.status is RunStatus.DISK_LIMIT, describe(filled)
     bug = quota_pool.run("{}['missing']\n")
-    assert bug.status is Status.ERROR, describe(bug)
+    assert bug.status is RunStatus.ERROR, describe(bug)
     again = quota_pool.run("open('more.bin', 'wb').write(b'x' * (8 << 20))\n")
-    assert again.status is Status.DISK_LIMIT, describe(again)
+    assert again.status is RunStatus.DISK_LIMIT, describe(again)
 
 
 @pytest.mark.root
@@ -535,7 +535,7 @@ def test_mountinfo_names_no_host_path_of_the_controller(fresh_pool: Callable[...
     hidden_outside = Path("/var/tmp") / f"{token}-private"  # not under any mount: nothing to cover
     driver = fresh_pool(ro_mounts=[sandbox.Mount(data, "/data/full")], hidden=[str(hidden_outside)])
     result = driver.run("print(open('/proc/self/mountinfo').read())\nprint(open('/data/full/train.csv').read())\n")
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     seen = result.stdout.text
     assert "a\n1\n" in seen, "control: the data is there"
     assert token not in seen, "the data's host path shows in mountinfo"

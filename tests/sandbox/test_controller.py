@@ -17,7 +17,7 @@ import psutil
 from jailtools import BARE_LIMITS, Driver, describe
 
 import sandbox
-from sandbox import Status
+from sandbox import RunStatus
 
 FLOOD = """
 import json, os, socket, stat, threading
@@ -69,7 +69,7 @@ def test_a_channel_flood_ends_the_run_and_never_stalls_the_controller(fresh_pool
         return result, worst[0]
 
     result, lag = driver.runner.run(attack())
-    assert result.status is Status.OUTPUT_LIMIT, describe(result)
+    assert result.status is RunStatus.OUTPUT_LIMIT, describe(result)
     assert "control channel" in result.message
     assert result.stdout.text.startswith("sockets 1"), "the agent holds exactly one socket: its own to the spare"
     assert result.wall_s < 5, "the flood ended the run at once, long before its time limit"
@@ -83,7 +83,7 @@ def test_the_time_limit_fires_whatever_the_channel_does(fresh_pool: Callable[...
     driver = fresh_pool(limits=attrs.evolve(BARE_LIMITS, timeout=1.0))
     result = driver.run(slow_flood)
     # 64 messages at most: a slow sender is killed when it passes them, or by the time limit
-    assert result.status in (Status.OUTPUT_LIMIT, Status.TIMEOUT), describe(result)
+    assert result.status in (RunStatus.OUTPUT_LIMIT, RunStatus.TIMEOUT), describe(result)
     assert result.wall_s < 2.0
 
 
@@ -92,7 +92,7 @@ def test_forged_reports_do_not_become_verdicts(bare: Driver) -> None:
     # once the run runs: the verdict is the run's real exit
     code = FLOOD.replace("while True:", "for _ in range(1):") + "\nprint('done')\nraise SystemExit(3)\n"
     result = bare.run(code)
-    assert result.status is Status.ERROR and result.exit_code == 3, describe(result)
+    assert result.status is RunStatus.ERROR and result.exit_code == 3, describe(result)
     assert result.stdout.text == "sockets 1\ndone\n"
 
 
@@ -112,7 +112,7 @@ s = channel()
 def test_a_report_that_breaks_the_parser_is_dropped_not_a_sandbox_error(bare: Driver) -> None:
     code = FIND_SOCKET + "s.send(b'[' * 60000)\ntime.sleep(0.2)\nprint('still running')\nraise SystemExit(4)\n"
     result = bare.run(code)
-    assert result.status is Status.ERROR and result.exit_code == 4, describe(result)
+    assert result.status is RunStatus.ERROR and result.exit_code == 4, describe(result)
     assert result.stdout.text == "still running\n"
     bare.assert_healthy()
 
@@ -121,7 +121,7 @@ def test_forged_labels_are_not_believed(bare: Driver) -> None:
     forged_full = FIND_SOCKET + "s.send(json.dumps({'op': 'exit', 'code': 1, 'scratch_full': True}).encode())\n" \
                                 "time.sleep(5)\n"
     result = bare.run(forged_full)
-    assert result.status is Status.ERROR and result.exit_code == 1, describe(result)
+    assert result.status is RunStatus.ERROR and result.exit_code == 1, describe(result)
 
 
 def test_descriptors_sent_by_agent_code_never_reach_the_controller(bare: Driver) -> None:
@@ -137,7 +137,7 @@ print("sent")
     shmem_before = _shmem()
     for _ in range(3):
         result = bare.run(code)
-        assert result.status in (Status.OK, Status.OUTPUT_LIMIT), describe(result)
+        assert result.status in (RunStatus.OK, RunStatus.OUTPUT_LIMIT), describe(result)
     assert psutil.Process().num_fds() - fds_before <= 2
     deadline = time.monotonic() + 2.0  # the last run's processes are swept a moment after its result
     while _shmem() - shmem_before >= 32 << 20 and time.monotonic() < deadline:

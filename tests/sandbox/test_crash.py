@@ -32,13 +32,21 @@ asyncio.run(main())
 pytestmark = [pytest.mark.slow, pytest.mark.root]
 
 
-def _jail_processes(since: float) -> list[psutil.Process]:
+def _jail_processes(since: float, pool: str) -> list[psutil.Process]:
+    """The jail's processes: uid 65534, in one of the pool's cgroups (other pools may run meanwhile)."""
     found = []
     for proc in psutil.process_iter(["uids", "create_time", "cmdline"]):
         info = proc.info
-        if info["uids"] and info["uids"].real == 65534 and info["create_time"] >= since - 1:
+        if info["uids"] and info["uids"].real == 65534 and info["create_time"] >= since - 1 and _in_pool(proc, pool):
             found.append(proc)
     return found
+
+
+def _in_pool(proc: psutil.Process, pool: str) -> bool:
+    try:
+        return f"/{pool}/" in Path(f"/proc/{proc.pid}/cgroup").read_text()
+    except OSError:
+        return False
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the jail runs as uid 65534 only when started by root")
@@ -52,13 +60,13 @@ def test_killing_the_controller_kills_the_jail_and_the_next_start_sweeps(tmp_pat
     while not (pool_dir / "episodes" / "ep" / "started").exists():
         assert time.monotonic() < deadline, "the run never started"
         time.sleep(0.05)
-    assert _jail_processes(started), "expected the jail's processes while the run goes on"
+    assert _jail_processes(started, pool_dir.name), "expected the jail's processes while the run goes on"
 
     controller.send_signal(signal.SIGKILL)
     controller.wait()
     deadline = time.monotonic() + 10
-    while _jail_processes(started):
-        assert time.monotonic() < deadline, f"jail processes outlived the controller: {_jail_processes(started)}"
+    while left := _jail_processes(started, pool_dir.name):
+        assert time.monotonic() < deadline, f"jail processes outlived the controller: {left}"
         time.sleep(0.05)
 
     assert pool_dir.exists(), "a SIGKILLed controller cannot clean up: the next start must"

@@ -18,7 +18,7 @@ import pytest
 from jailtools import Driver, assert_no_leftovers, describe
 
 import sandbox
-from sandbox import Status
+from sandbox import RunStatus
 
 PROBE_HELPERS = """
 import json, os
@@ -167,7 +167,7 @@ def test_host_secret_files_are_unreadable(bare: Driver, host_secrets: tuple[str,
     content, paths = host_secrets
     name = paths[-1].name
     result = bare.run(probe(READS, SECRETS=[str(p) for p in paths] + [f"/.sandbox/episodes/{name}"]))
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     assert content not in result.stdout.text + result.stderr.text
     assert succeeded(json.loads(result.stdout.text)) == {}
 
@@ -193,7 +193,7 @@ def test_controller_environment_is_not_visible(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("DOJO_SECRET", secret)
     driver = fresh_pool()
     result = driver.run(probe(ENVIRON), env={"ASKED_FOR": "visible"})
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     answer = json.loads(result.stdout.text)
     assert answer["environ"].get("ASKED_FOR") == "visible", "control: variables passed to run() must arrive"
     assert "ASKED_FOR=visible" in answer["env"]
@@ -250,14 +250,14 @@ print(json.dumps(report))
 def _snoop(driver: Driver, filename: str, workdir: str) -> sandbox.RunResult:
     host_path = str(driver.pool.workdir("a") / filename)
     result = driver.run(probe(SNOOP, FILE=filename, HOST_PATH=host_path), workdir=workdir)
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     return result
 
 
 def test_episodes_cannot_see_each_other(bare: Driver) -> None:
     token = f"dojo-episode-{uuid.uuid4().hex}"
     write = bare.run(f"open('a-secret.txt', 'w').write({token!r})\nprint(open('a-secret.txt').read())", workdir="a")
-    assert write.status is Status.OK and write.stdout.text == token + "\n", describe(write)
+    assert write.status is RunStatus.OK and write.stdout.text == token + "\n", describe(write)
     assert (bare.pool.workdir("a") / "a-secret.txt").read_text() == token
     control = json.loads(_snoop(bare, "a-secret.txt", "a").stdout.text)
     assert control["plain read /proc/self/cwd/a-secret.txt"] == f"OK {token!r}", "control: a reads its own file"
@@ -273,10 +273,10 @@ def test_episodes_cannot_see_each_other(bare: Driver) -> None:
 def test_episodes_do_not_share_tmp(bare: Driver) -> None:
     token = f"dojo-tmp-{uuid.uuid4().hex}"
     write = f"for d in ('/tmp', '/dev/shm'):\n    open(d + '/{token}', 'w').write({token!r})\n"
-    assert bare.run(write, workdir="a").status is Status.OK
+    assert bare.run(write, workdir="a").status is RunStatus.OK
     look = probe("print(json.dumps({d: os.listdir(d) for d in ('/tmp', '/dev/shm')}))\n")
     result = bare.run(look, workdir="b")
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     assert token not in result.stdout.text, f"episode b sees what episode a left in /tmp: {result.stdout.text}"
 
 
@@ -303,7 +303,7 @@ def test_concurrent_episodes_cannot_see_each_others_processes(fresh_pool: Callab
         return [await first, second]
 
     a, b = driver.runner.run(both())
-    assert a.status is Status.OK and b.status is Status.OK, (describe(a), describe(b))
+    assert a.status is RunStatus.OK and b.status is RunStatus.OK, (describe(a), describe(b))
     seen = json.loads(b.stdout.text)
     assert sorted(seen) == ["/proc/1", "/proc/2"], f"b sees processes that are not its own: {seen}"
     assert seen["/proc/1"][0].startswith("OK '/usr/bin/sleep") or "sleep" in seen["/proc/1"][0], seen
@@ -342,7 +342,7 @@ print("parent done")
 def test_daemons_do_not_survive_the_run(bare: Driver, kind: str) -> None:
     mark = f"daemon-{uuid.uuid4().hex}"
     result = bare.run(f"MARK = {mark!r}\n" + DAEMONS[kind])
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     assert result.stdout.text == "parent done\n"
     assert result.wall_s < 1.0, "the run waited for the daemon instead of killing it"
     assert_no_leftovers(bare.pool)
@@ -360,7 +360,7 @@ def test_daemons_do_not_survive_the_run(bare: Driver, kind: str) -> None:
 def test_code_that_kills_what_it_can_does_not_break_the_pool(bare: Driver, code: str) -> None:
     zygote = bare.zygote().pid
     result = bare.run(code)
-    assert result.status is not Status.TIMEOUT, describe(result)
+    assert result.status is not RunStatus.TIMEOUT, describe(result)
     assert bare.zygote().pid == zygote, "the code killed the zygote"
     bare.assert_healthy()
 
@@ -370,7 +370,7 @@ def test_killing_its_own_process_group_is_not_a_sandbox_error(bare: Driver) -> N
     # signal, as in any process; its parent, outside its pid namespace, is out of reach (getppid() is 0).
     code = "import os\nprint('still here', os.getppid(), flush=True)\nos.kill(0, 15)\nprint('gone')\n"
     result = bare.run(code)
-    assert result.status is Status.ERROR and result.signal == 15, describe(result)
+    assert result.status is RunStatus.ERROR and result.signal == 15, describe(result)
     assert result.stdout.text == "still here 0\n"
     bare.assert_healthy()
 
@@ -395,7 +395,7 @@ print("clean exit")
 
 def test_code_cannot_forge_its_verdict(bare: Driver) -> None:
     result = bare.run(FORGE)
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     assert result.stdout.text == "clean exit\n"
 
 
@@ -412,7 +412,7 @@ def test_hidden_paths_are_empty_inside(fresh_pool: Callable[..., Driver], tmp_pa
                  " 'private': attempt(lambda: os.listdir('/data/private')),"
                  " 'answers': read('/data/private/answers.csv')}))\n")
     result = driver.run(look)
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     report = json.loads(result.stdout.text)
     assert report["public"] == "OK ['train.csv']", "control: the mounted data is visible"
     assert report["private"] == "OK []" and report["answers"].startswith("FAILED"), report

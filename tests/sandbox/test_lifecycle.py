@@ -14,7 +14,7 @@ import pytest
 from jailtools import BARE_LIMITS, Driver, assert_no_leftovers, cgroup_dirs, describe, pool_processes
 
 import sandbox
-from sandbox import Status
+from sandbox import RunStatus
 
 LONG_RUN = "import time\nopen('started', 'w').close()\ntime.sleep(60)\n"
 
@@ -39,7 +39,7 @@ def _alive(pids: list[int]) -> list[int]:
 
 def test_closing_leaves_nothing_behind(fresh_pool: Callable[..., Driver]) -> None:
     driver = fresh_pool(spares=2)
-    assert driver.run("open('kept', 'w').write('x')").status is Status.OK
+    assert driver.run("open('kept', 'w').write('x')").status is RunStatus.OK
     directory, name = driver.pool.directory, driver.pool.directory.name
 
     async def close_during_a_run() -> list[int]:
@@ -77,7 +77,7 @@ def test_closing_ends_a_run_in_flight_promptly(fresh_pool: Callable[..., Driver]
 
     result, waited = driver.runner.run(close_during_a_run())
     assert waited < 1.0, f"run() returned {waited:.2f} s after the pool closed"
-    assert result.status in (Status.KILLED, Status.SANDBOX_ERROR), describe(result)
+    assert result.status in (RunStatus.KILLED, RunStatus.SANDBOX_ERROR), describe(result)
 
 
 def test_closing_leaves_no_task_behind(runner: asyncio.Runner) -> None:
@@ -109,10 +109,10 @@ def test_killing_the_zygote_fails_the_run_and_the_pool_recovers(fresh_pool: Call
 
     old_jail = driver.nsjail().pid
     result, waited = driver.runner.run(kill_during_a_run())
-    assert result.status is Status.SANDBOX_ERROR, describe(result)
+    assert result.status is RunStatus.SANDBOX_ERROR, describe(result)
     assert waited < 2.0
     after = driver.run("print('recovered')")
-    assert after.status is Status.OK and after.stdout.text == "recovered\n", describe(after)
+    assert after.status is RunStatus.OK and after.stdout.text == "recovered\n", describe(after)
     assert driver.nsjail().pid != old_jail
     assert _alive([old_jail]) == []
     assert_no_leftovers(driver.pool)
@@ -150,7 +150,7 @@ def test_concurrent_runs_with_spares(fresh_pool: Callable[..., Driver]) -> None:
         return await asyncio.gather(*(driver.pool.run(code, workdir=f"e{i}") for i in range(4)))
 
     results = driver.runner.run(many())
-    assert [r.status for r in results] == [Status.OK] * 4, [describe(r) for r in results]
+    assert [r.status for r in results] == [RunStatus.OK] * 4, [describe(r) for r in results]
     assert [r.stdout.text for r in results] == ["[]\n"] * 4
 
 
@@ -163,4 +163,4 @@ def test_concurrent_runs_without_spares(fresh_pool: Callable[..., Driver]) -> No
         return await asyncio.wait_for(asyncio.gather(*runs), timeout=3)
 
     results = driver.runner.run(many())
-    assert [r.status for r in results] == [Status.OK] * 3
+    assert [r.status for r in results] == [RunStatus.OK] * 3

@@ -12,7 +12,7 @@ import psutil
 import pytest
 from jailtools import BARE_LIMITS, Driver, assert_no_leftovers, describe
 
-from sandbox import Status
+from sandbox import RunStatus
 
 MEMORY_BOMB = """
 chunks = []
@@ -82,7 +82,7 @@ def test_memory_bomb_is_killed_and_zygote_survives(bare: Driver) -> None:
     zygote = bare.zygote()
     limit = 256 << 20
     result = bare.run(MEMORY_BOMB, limits=attrs.evolve(BARE_LIMITS, memory=limit))
-    assert result.status is Status.MEMORY, describe(result)
+    assert result.status is RunStatus.MEMORY, describe(result)
     assert result.peak_memory_bytes is not None and result.peak_memory_bytes <= limit * 1.05
     assert result.wall_s < BARE_LIMITS.timeout
     assert bare.zygote().pid == zygote.pid, "the zygote was restarted: it did not survive the OOM kill"
@@ -99,7 +99,7 @@ def test_timeout_kills_within_half_a_second(bare: Driver, code: str) -> None:
     started = time.monotonic()
     result = bare.run(code, limits=attrs.evolve(BARE_LIMITS, timeout=limit))
     elapsed = time.monotonic() - started
-    assert result.status is Status.TIMEOUT, describe(result)
+    assert result.status is RunStatus.TIMEOUT, describe(result)
     assert limit <= result.wall_s <= limit + 0.5, result.wall_s
     assert elapsed <= limit + 1.0, f"run() returned only after {elapsed:.2f} s"
     assert "wall-clock" in result.message
@@ -114,7 +114,7 @@ def test_fork_bomb_is_contained(bare: Driver) -> None:
     limits = attrs.evolve(BARE_LIMITS, timeout=2.0)
     result = bare.run(FORK_BOMB, limits=limits)
     # The pids limit stops it growing; the clock (or, on a slow host, memory) stops it.
-    assert result.status in (Status.TIMEOUT, Status.MEMORY), describe(result)
+    assert result.status in (RunStatus.TIMEOUT, RunStatus.MEMORY), describe(result)
     assert result.wall_s <= limits.timeout + 0.5
     assert result.stdout.text == "bomb\n"
     bare.assert_healthy()
@@ -141,7 +141,7 @@ def test_thread_bomb_is_bounded(bare: Driver) -> None:
 def test_output_flood_is_capped(bare: Driver, stream: str) -> None:
     megabytes = 16
     result = bare.run(flood(stream, megabytes))
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     output = getattr(result, stream)
     assert output.total_bytes == (megabytes << 20) + len("HEAD") + len("TAIL\n")
     assert output.dropped_bytes > (megabytes - 1) << 20
@@ -153,7 +153,7 @@ def test_output_flood_is_capped(bare: Driver, stream: str) -> None:
 def test_output_beyond_kill_limit_stops_the_run(bare: Driver, stream: str) -> None:
     limits = attrs.evolve(BARE_LIMITS, output_kill_bytes=4 << 20)
     result = bare.run(f"import sys\nwhile True:\n    sys.{stream}.write('y' * 65536)\n", limits=limits)
-    assert result.status is Status.OUTPUT_LIMIT, describe(result)
+    assert result.status is RunStatus.OUTPUT_LIMIT, describe(result)
     assert result.wall_s < BARE_LIMITS.timeout / 2
     output = getattr(result, stream)
     assert output.dropped_bytes > 0 and len(output.text.encode()) <= BARE_LIMITS.output_bytes + 100
@@ -187,7 +187,7 @@ def test_controller_memory_stays_bounded_during_a_flood(bare: Driver) -> None:
     limits = attrs.evolve(BARE_LIMITS, output_kill_bytes=1 << 30, timeout=60)
     with peak_rss() as rss:
         result = bare.run(flood("stdout", megabytes), limits=limits)
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     assert result.stdout.total_bytes > megabytes << 20
     grown = rss[1] - rss[0]
     assert grown < 50 << 20, f"the controller grew by {grown >> 20} MB while reading {megabytes} MB"

@@ -56,13 +56,13 @@ def test_a_torch_memory_bomb_spares_the_preloaded_zygote(ml: Driver) -> None:
     zygote = ml.zygote().pid
     bomb = "import torch\nkept = []\nwhile True:\n    kept.append(torch.ones(16 << 20))\n"
     result = ml.run(bomb, limits=attrs.evolve(ml.pool.limits, memory="768M"))
-    assert result.status is sandbox.Status.MEMORY, describe(result)
+    assert result.status is sandbox.RunStatus.MEMORY, describe(result)
     assert ml.zygote().pid == zygote
     assert ml.run_json("import json, torch\nprint(json.dumps(torch.ones(3).sum().item()))") == 3.0
 
 
 def test_the_ml_zygote_has_no_network(ml: Driver) -> None:
     result = ml.run("import socket, torch\nsocket.create_connection(('1.1.1.1', 53), timeout=1)\n")
-    assert result.status is sandbox.Status.ERROR, describe(result)
+    assert result.status is sandbox.RunStatus.ERROR, describe(result)
     assert result.traceback is not None
     assert result.traceback.rstrip().splitlines()[-1].startswith("OSError")

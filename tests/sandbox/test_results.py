@@ -8,12 +8,12 @@ import signal
 import pytest
 from jailtools import JAIL_UID, Driver, describe
 
-from sandbox import FileChange, Status
+from sandbox import FileChange, RunStatus
 
 
 def test_ok_run(bare: Driver) -> None:
     result = bare.run("import sys\nprint('out')\nprint('err', file=sys.stderr)\n")
-    assert result.status is Status.OK and result.ok, describe(result)
+    assert result.status is RunStatus.OK and result.ok, describe(result)
     assert (result.exit_code, result.signal, result.traceback) == (0, None, None)
     assert result.stdout.text == "out\n" and result.stderr.text == "err\n"
     assert result.wall_s > 0 and result.cpu_s is not None and result.peak_memory_bytes
@@ -21,7 +21,7 @@ def test_ok_run(bare: Driver) -> None:
 
 def test_segfault_is_an_error_with_sigsegv(bare: Driver) -> None:
     result = bare.run("import ctypes\nprint('before', flush=True)\nctypes.string_at(0)\n")
-    assert result.status is Status.ERROR, describe(result)
+    assert result.status is RunStatus.ERROR, describe(result)
     assert result.signal == signal.SIGSEGV and result.exit_code is None
     assert result.stdout.text == "before\n"
     assert "SIGSEGV" in result.message
@@ -30,19 +30,19 @@ def test_segfault_is_an_error_with_sigsegv(bare: Driver) -> None:
 
 def test_sys_exit_code_is_reported(bare: Driver) -> None:
     result = bare.run("import sys\nsys.exit(3)\n")
-    assert result.status is Status.ERROR, describe(result)
+    assert result.status is RunStatus.ERROR, describe(result)
     assert (result.exit_code, result.signal, result.traceback) == (3, None, None)
 
 
 def test_sys_exit_zero_is_ok(bare: Driver) -> None:
     result = bare.run("import sys\nprint('done')\nsys.exit(0)\nprint('not reached')\n")
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     assert result.stdout.text == "done\n"
 
 
 def test_syntax_error_has_a_traceback(bare: Driver) -> None:
     result = bare.run("print('fine')\ndef broken(:\n    pass\n")
-    assert result.status is Status.ERROR, describe(result)
+    assert result.status is RunStatus.ERROR, describe(result)
     assert result.exit_code == 1
     assert result.traceback is not None and "SyntaxError" in result.traceback
     assert "main.py" in result.traceback and "line 2" in result.traceback
@@ -52,7 +52,7 @@ def test_syntax_error_has_a_traceback(bare: Driver) -> None:
 def test_exception_has_the_agent_traceback(bare: Driver) -> None:
     code = "def inner():\n    raise ValueError('the agent broke it')\n\ndef outer():\n    inner()\n\nouter()\n"
     result = bare.run(code)
-    assert result.status is Status.ERROR, describe(result)
+    assert result.status is RunStatus.ERROR, describe(result)
     assert result.exit_code == 1
     assert result.traceback is not None
     assert result.traceback.rstrip().endswith("ValueError: the agent broke it")
@@ -64,7 +64,7 @@ def test_exception_has_the_agent_traceback(bare: Driver) -> None:
 
 def test_memory_error_raised_by_code_is_memory(bare: Driver) -> None:
     result = bare.run("raise MemoryError()\n")
-    assert result.status is Status.MEMORY, describe(result)
+    assert result.status is RunStatus.MEMORY, describe(result)
 
 
 FILES = """
@@ -87,7 +87,7 @@ def test_files_are_reported_and_land_on_the_host(bare: Driver) -> None:
     if os.geteuid() == 0:
         os.chown(host / "input.txt", JAIL_UID, JAIL_UID)  # the jail user may change its inputs
     result = bare.run(FILES, workdir="files")
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     assert result.stdout.text == "['input.txt', 'out.csv', 'sub', 'untouched.txt']\n"
     assert set(result.files) == {
         FileChange("out.csv", 8, created=True),
@@ -104,7 +104,7 @@ def test_files_written_in_the_jail_are_owned_by_the_jail_user(bare: Driver) -> N
     host = bare.pool.workdir("owner")
     result = bare.run("import os\nos.mkdir('d')\nopen('d/f.txt', 'w').write('x')\nprint(os.getuid())\n",
                       workdir="owner")
-    assert result.status is Status.OK, describe(result)
+    assert result.status is RunStatus.OK, describe(result)
     for path in (host / "d", host / "d" / "f.txt"):
         st = path.stat()
         assert (st.st_uid, st.st_gid) == (JAIL_UID, JAIL_UID), f"{path} is owned by {st.st_uid}:{st.st_gid}"

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from sandbox import Pool, Runtime, Status
+from sandbox import Pool, RunStatus, Runtime
 
 OTHER = next((p for p in ("/usr/bin/python3.11", "/usr/bin/python3") if os.path.exists(p)), None)
 
@@ -19,7 +19,7 @@ OTHER = next((p for p in ("/usr/bin/python3.11", "/usr/bin/python3") if os.path.
 def test_a_system_python_runs_jailed_code(runner: asyncio.Runner) -> None:
     assert OTHER is not None
 
-    async def main() -> tuple[bool, list[Status], str]:
+    async def main() -> tuple[bool, list[RunStatus], str]:
         async with Pool(runtime=Runtime(OTHER), preload=["json", "sqlite3"]) as pool:
             ok = await pool.run("import sys, json; print(sys.version_info[:2], json.dumps([1]))", workdir="w")
             bad = await pool.run("raise KeyError('k')", workdir="w")
@@ -27,7 +27,7 @@ def test_a_system_python_runs_jailed_code(runner: asyncio.Runner) -> None:
 
     jailed, statuses, text = runner.run(main())
     assert jailed
-    assert statuses == [Status.OK, Status.ERROR]
+    assert statuses == [RunStatus.OK, RunStatus.ERROR]
     assert "(3, 11)" in text or "(3, " in text
     assert "KeyError: 'k'" in text
 

@@ -7,7 +7,7 @@ import math
 import pytest
 
 import sandbox
-from sandbox import ConfigError, Limits, Mount, Output, RunResult, Status, parse_size
+from sandbox import ConfigError, Limits, Mount, Output, RunResult, RunStatus, parse_size
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -51,9 +51,9 @@ def test_limits_are_frozen() -> None:
         Limits().timeout = 3  # type: ignore[misc]
 
 
-def test_result_json_has_the_cli_contract_keys() -> None:
-    result = RunResult(status=Status.TIMEOUT, stdout=Output("a", dropped_bytes=3, total_bytes=4))
-    data = result.to_json()
+def test_result_dict_has_the_cli_contract_keys() -> None:
+    result = RunResult(status=RunStatus.TIMEOUT, stdout=Output("a", dropped_bytes=3, total_bytes=4))
+    data = result.to_dict()
     for key in ("status", "exit_code", "signal", "stdout", "stderr", "traceback", "wall_s", "cpu_s",
                 "peak_memory_bytes"):
         assert key in data
@@ -62,8 +62,14 @@ def test_result_json_has_the_cli_contract_keys() -> None:
     assert not result.ok
 
 
+def test_one_name_for_each_thing() -> None:
+    # a run's status is RunStatus (dojo_lite.Status is an observation's); values say to_dict
+    assert not hasattr(sandbox, "Status") and "RunStatus" in sandbox.__all__
+    assert not hasattr(RunResult, "to_json") and not hasattr(sandbox.HostReport, "to_json")
+
+
 def test_every_status_is_distinct_and_named() -> None:
-    assert {s.value for s in Status} == {
+    assert {s.value for s in RunStatus} == {
         "ok", "error", "timeout", "memory", "killed", "output_limit", "disk_limit", "sandbox_error"}
 
 

@@ -6,6 +6,10 @@ Each code string is a standalone script: it reads ./input/train.csv and ./input/
 
 from __future__ import annotations
 
+# No member is solutions/simple.py or reference.py itself (test_tasks checks the claims of those that are).
+SOLUTIONS: dict[str, str] = {}
+
+
 HEADER = """\
 train = pd.read_csv("input/train.csv")
 test = pd.read_csv("input/test.csv")

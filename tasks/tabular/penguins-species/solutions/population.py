@@ -7,6 +7,10 @@ recipes and models.
 
 from __future__ import annotations
 
+# No member is solutions/simple.py or reference.py itself (test_tasks checks the claims of those that are).
+SOLUTIONS: dict[str, str] = {}
+
+
 HEADER = """\
 CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
 MEASUREMENTS = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]

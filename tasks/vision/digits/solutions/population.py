@@ -6,6 +6,17 @@ Each code string is a standalone script: it reads ./input/ (the image arrays and
 
 from __future__ import annotations
 
+from pathlib import Path
+
+# Members that are one of the task's own solutions: read from that file (team -> file name next to
+# this one), so that the leaderboard scores exactly the code the baseline agent plays.
+SOLUTIONS = {"logit-lane": "simple.py"}
+
+
+def _solution(team: str) -> str:
+    return (Path(__file__).parent / SOLUTIONS[team]).read_text(encoding="utf-8")
+
+
 HEADER = """\
 import numpy as np
 import pandas as pd
@@ -154,7 +165,7 @@ POPULATION: list[tuple[str, str]] = [
     ("centroid-crew", _sklearn("pixels", "centroid")),
     ("blurry-vision", _sklearn("pooled", "logreg")),
     ("heavy-regularisers", _sklearn("pixels", "logreg-strong-l2")),
-    ("logit-lane", _sklearn("pixels", "logreg")),
+    ("logit-lane", _solution("logit-lane")),
     ("margin-makers", _sklearn("pixels", "linear-svm")),
     ("small-grove", _sklearn("pixels", "forest20")),
     ("pooled-forest", _sklearn("pooled", "forest300")),
