@@ -34,6 +34,7 @@ from ._errors import ConfigError as ConfigError
 from ._errors import DojoError as DojoError
 from ._errors import EnvClosed as EnvClosed
 from ._errors import PrepareError as PrepareError
+from ._errors import RewardError as RewardError
 from ._errors import SandboxUnavailable as SandboxUnavailable
 from ._errors import SubmissionError as SubmissionError
 from ._errors import TaskCodeError as TaskCodeError
@@ -93,6 +94,7 @@ __all__ = [
     "PrepareError",
     "PreparedData",
     "Ran",
+    "RewardError",
     "RewardFn",
     "SandboxUnavailable",
     "Scheduler",

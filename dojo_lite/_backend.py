@@ -13,6 +13,7 @@ whatever runs the code underneath.  Three implementations exist:
 from __future__ import annotations
 
 import asyncio
+import inspect
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,7 +22,7 @@ import attrs
 import sandbox
 
 from ._defaults import FROM_TASK, FromTask
-from ._errors import ConfigError, translated
+from ._errors import ConfigError, EnvClosed, UsageError, translated
 from ._task import Task
 
 __all__ = ["DATA_INSIDE", "Backend", "PoolBackend", "Ran", "SharedPoolBackend", "task_pool"]
@@ -45,8 +46,11 @@ class Backend(Protocol):
     An env calls :meth:`start` once, before its first episode; then, per episode,
     :meth:`open_workdir`, any number of :meth:`run` and :meth:`clear_workdir`, and
     :meth:`remove_workdir`; and :meth:`aclose` once, when the env closes.  One backend object
-    serves one env (the scheduler's and :class:`SharedPoolBackend` share a pool underneath).
-    Every method raises only :class:`~dojo_lite.DojoError` (the sandbox's errors translated).
+    serves one env (a second :meth:`start` raises UsageError; the scheduler's and
+    :class:`SharedPoolBackend` share a pool underneath).  Once the pool is closed (by the env, the
+    scheduler or the pool's owner) every method raises EnvClosed, and a run cut short by the close
+    raises it too, rather than returning a verdict on code that did nothing wrong.  Every method
+    raises only :class:`~dojo_lite.DojoError` (the sandbox's errors translated).
     """
 
     async def start(self, task: Task, cache: Path | None) -> None:
@@ -89,6 +93,17 @@ def task_pool(task: Task, *, cache: Path | None = None, **kwargs: Any) -> sandbo
         return sandbox.Pool(preload=task.preload, ro_mounts=mounts, hidden=hidden, **kwargs)
 
 
+_TASK_OWNED = ("preload", "ro_mounts")  # what task_pool derives from the task itself
+
+
+def check_pool_options(options: dict[str, Any]) -> None:
+    """ConfigError for options :class:`sandbox.Pool` does not take, or that the task decides."""
+    known = set(inspect.signature(sandbox.Pool).parameters) - set(_TASK_OWNED)
+    wrong = sorted(set(options) - known)
+    if wrong:
+        raise ConfigError(f"unknown or task-owned pool options {wrong}; sandbox.Pool takes {sorted(known)}")
+
+
 async def start_task_pool(task: Task, cache: Path | None, options: dict[str, Any]) -> sandbox.Pool:
     """:func:`task_pool`, started (preparing the data and probing the runtime off the event loop)."""
     pool = await asyncio.to_thread(task_pool, task, cache=cache, **options)
@@ -103,17 +118,30 @@ class _OnPool:
     def __init__(self) -> None:
         self._pool: sandbox.Pool | None = None
         self._task: Task | None = None
+        self._started = False
 
     @property
     def pool(self) -> sandbox.Pool:
-        if self._pool is None or self._task is None:
-            raise ConfigError("the backend was not started: DojoEnv calls start() before the first episode")
+        """The started pool; EnvClosed once it is closed (by this backend or by its owner)."""
+        if not self._started:
+            raise UsageError("the backend was not started: DojoEnv calls start() before the first episode")
+        if self._pool is None or self._pool.closed:
+            raise EnvClosed("the sandbox pool of this env was closed")
         return self._pool
 
     def _bind(self, task: Task) -> None:
-        if self._task is not None and self._task.id != task.id:
-            raise ConfigError(f"this backend serves {self._task.id}; make one backend per env (got {task.id})")
-        self._task = task
+        if self._started:
+            raise UsageError("this backend already serves an env: give each env a backend of its own")
+        self._task, self._started = task, True
+
+    @staticmethod
+    async def _run_on(pool: sandbox.Pool, code: str, *, workdir: str, limits: sandbox.Limits, filename: str,
+                      gpu: sandbox.GpuRequest | None = None) -> sandbox.RunResult:
+        with translated():
+            result = await pool.run(code, workdir=workdir, limits=limits, filename=filename, gpu=gpu)
+        if pool.closed:  # killed by the close, not by its own doing: no verdict on the agent's code
+            raise EnvClosed("the sandbox pool of this env was closed while the code ran")
+        return result
 
     async def open_workdir(self, name: str, disk_quota: Quota = FROM_TASK) -> Path:
         pool = self.pool
@@ -127,8 +155,7 @@ class _OnPool:
         return self.pool.agent_path(inside)
 
     async def run(self, code: str, *, workdir: str, limits: sandbox.Limits, filename: str) -> Ran:
-        with translated():
-            return Ran(await self.pool.run(code, workdir=workdir, limits=limits, filename=filename))
+        return Ran(await self._run_on(self.pool, code, workdir=workdir, limits=limits, filename=filename))
 
     async def clear_workdir(self, name: str) -> None:
         with translated():
@@ -146,12 +173,12 @@ class PoolBackend(_OnPool):
 
     def __init__(self, **pool_options: Any) -> None:
         super().__init__()
+        check_pool_options(pool_options)
         self.pool_options = pool_options
 
     async def start(self, task: Task, cache: Path | None) -> None:
         self._bind(task)
-        if self._pool is None:
-            self._pool = await start_task_pool(task, cache, self.pool_options)
+        self._pool = await start_task_pool(task, cache, self.pool_options)
 
     async def aclose(self) -> None:
         pool, self._pool = self._pool, None
@@ -170,8 +197,7 @@ class SharedPoolBackend(_OnPool):
 
     async def start(self, task: Task, cache: Path | None) -> None:
         self._bind(task)
-        if self.pool.closed:
-            raise ConfigError("the shared pool is closed")
+        self.pool  # noqa: B018  (EnvClosed if the owner closed it already)
 
     async def aclose(self) -> None:
         self._task = None  # the pool is the caller's to close

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import time
 from collections.abc import Coroutine, Sequence
@@ -16,7 +17,15 @@ from ._actions import HANDLERS, Stage, info_observation, parse_action
 from ._backend import Backend, PoolBackend
 from ._defaults import FROM_TASK, FromTask
 from ._episode import Episode, RewardFn, position_reward
-from ._errors import ConfigError, EnvClosed, PrepareError, TaskCodeError, TaskFormatError, UsageError
+from ._errors import (
+    ConfigError,
+    EnvClosed,
+    PrepareError,
+    RewardError,
+    TaskCodeError,
+    TaskFormatError,
+    UsageError,
+)
 from ._judge import Judge
 from ._observation import Action, ActionSpace, Observation, ObservationSpace, Status
 from ._scores import Grade, Leaderboard
@@ -145,7 +154,15 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
 
     def close(self) -> None:
         """End the episode and close the backend; after async use, ``await aclose()`` instead."""
-        if self._runner is None and self._started and not self._closed:
+        if self._closed:
+            return
+        if not self._started:  # nothing was started: nothing to stop, on whatever loop
+            self._closed = True
+            if self._runner is not None:
+                self._runner.close()
+                self._runner = None
+            return
+        if self._runner is None:
             # what the backend started lives on the event loop that started it
             raise UsageError("this env runs on an event loop (areset/astep): close it with `await env.aclose()`")
         try:
@@ -183,7 +200,12 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         self._workdir = await self.backend.open_workdir(episode.episode_id, quota)
         self._episode = episode
         if self.trajectory_dir is not None:
-            episode.trajectory = TrajectoryWriter.open(self.trajectory_dir, self.task, episode.episode_id, seed)
+            try:
+                episode.trajectory = TrajectoryWriter.open(self.trajectory_dir, self.task, episode.episode_id, seed)
+            except OSError as exc:
+                await self.backend.remove_workdir(episode.episode_id)
+                self._episode = None
+                raise ConfigError(f"cannot write trajectories to {self.trajectory_dir}: {exc}") from exc
         obs = info_observation(self._stage(), "overview")  # reads no files
         self._last = obs
         return obs.to_dict(), episode.info(None)
@@ -201,19 +223,22 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
             episode.steps += 1
             try:
                 obs, grade = await self._act(action)
-            except asyncio.CancelledError:
-                cancelled = Observation(Action.CANCELLED, Status.SANDBOX_ERROR, "The step was cancelled.")
-                episode.record(action, cancelled, 0.0, False, episode.info(None), started, time.monotonic() - wall)
+            except (asyncio.CancelledError, EnvClosed, UsageError, ConfigError) as exc:
+                # the caller's doing (a cancel, a closed scheduler, misuse): recorded, then raised
+                ended = Observation(Action.CANCELLED, Status.SANDBOX_ERROR, f"The step did not finish: {exc!r}.")
+                episode.record(action, ended, 0.0, False, episode.info(None), started, time.monotonic() - wall)
                 raise
             except Exception as exc:  # neither the agent's fault nor the sandbox's: the operator's log has it
                 obs, grade = self._failure(exc), None
-        reward = float(self.reward_fn(grade, episode)) if obs.status is Status.OK else 0.0
+        reward, problem = self._reward(obs, grade, episode)
         if grade is not None and obs.status is Status.OK:
             episode.improve(grade, self.task.grading.direction)
         truncated = episode.spent()
         info = episode.info(grade)
         episode.record(action, obs, reward, truncated, info, started, time.monotonic() - wall)
         self._last = obs
+        if problem is not None:
+            raise RewardError(f"the reward function failed on step {episode.steps}: {problem!r}") from problem
         return obs.to_dict(), reward, False, truncated, info
 
     async def aclose(self) -> None:
@@ -273,6 +298,18 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         if action is None:
             return Observation(Action.INVALID, Status.INVALID_ACTION, f"Invalid action: {problem}."), None
         return await HANDLERS[Action(action["action"])](self._stage(), action)
+
+    def _reward(self, obs: Observation, grade: Grade | None, episode: Episode) -> tuple[float, Exception | None]:
+        """The step's reward (0 unless it went well), or 0 and what the reward function raised."""
+        if obs.status is not Status.OK:
+            return 0.0, None
+        try:
+            reward = float(self.reward_fn(grade, episode))
+        except Exception as exc:  # the caller's function: the step is recorded, then this is raised
+            return 0.0, exc
+        if not math.isfinite(reward):
+            return 0.0, ValueError(f"the reward is {reward}, not a finite number")
+        return reward, None
 
     def _failure(self, exc: Exception) -> Observation:
         if isinstance(exc, TaskCodeError | TaskFormatError | PrepareError):  # the task author's to fix

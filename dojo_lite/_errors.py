@@ -16,6 +16,7 @@ below are about how the library was set up or called, or about a task's own code
     ├── PrepareError             a task's prepare.py failed or wrote the wrong files
     ├── TaskCodeError            a task's own code (its ``grade.py``) raised: a bug of the
     │                            task's author, never blamed on the agent or the sandbox
+    ├── RewardError              the reward function given to the env raised or gave no number
     └── SubmissionError          a submission that cannot be graded (caught by the env:
                                  agents see it as feedback); ``code`` says which check failed
 
@@ -65,6 +66,10 @@ class PrepareError(DojoError):
 
 class TaskCodeError(DojoError):
     """A task's own code (its ``grade.py``) failed: a bug for the task's author to fix."""
+
+
+class RewardError(DojoError):
+    """The env's ``reward=`` function raised, or returned something that is not a number."""
 
 
 class SubmissionError(DojoError, ValueError):

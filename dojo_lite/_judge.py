@@ -42,7 +42,10 @@ class Judge:
 
     @functools.cached_property
     def _grader(self) -> Callable[..., float] | None:
-        grader: Callable[..., float] | None = self.task.custom_grader()
+        try:
+            grader: Callable[..., float] | None = self.task.custom_grader()
+        except Exception as exc:  # it does not even load: the task author's to fix
+            raise TaskCodeError(f"{self.task.id}'s grade.py does not load: {exc!r}") from exc
         if grader is None:
             return None
         task_id = self.task.id

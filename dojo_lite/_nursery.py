@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from ._errors import EnvClosed, UsageError
 
-__all__ = ["Nursery"]
+__all__ = ["Nursery", "shielded"]
 
 _log = logging.getLogger("dojo_lite")
 T = TypeVar("T")
@@ -44,7 +44,7 @@ class Nursery:
     def start_soon(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         """Run ``coro`` in the background, owned by this nursery; an exception is logged."""
         self._check(coro)
-        return self._spawn(self._logged(coro, name), name)
+        return self._spawn(self._logged(coro, name), coro, name)
 
     async def run(self, coro: Coroutine[Any, Any, T], name: str) -> T:
         """Run ``coro`` as a child of this nursery and return its result (or raise its error).
@@ -56,13 +56,14 @@ class Nursery:
         await self.open()
         self._check(coro)
         outcome: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        child = self._spawn(self._settle(coro, outcome), name)
+        child = self._spawn(self._settle(coro, outcome), coro, name)
+        child.add_done_callback(lambda _: self._unsettled(outcome))
         try:
             return await asyncio.shield(outcome)
         except asyncio.CancelledError:
             if not outcome.done():  # the caller was cancelled, not the child
                 child.cancel()
-                await asyncio.wait([child])
+                await shielded(asyncio.wait([child]))
             raise
 
     async def aclose(self) -> None:
@@ -84,12 +85,23 @@ class Nursery:
                 raise EnvClosed(f"{self.owner} is closed")
             raise UsageError(f"{self.owner} is not open yet: use it as `async with ...`")
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    def _spawn(self, wrapper: Coroutine[Any, Any, None], coro: Coroutine[Any, Any, Any],
+               name: str) -> asyncio.Task[None]:
         assert self._group is not None  # _check came first
-        child = self._group.create_task(coro, name=f"{self.owner}: {name}")
+        child = self._group.create_task(wrapper, name=f"{self.owner}: {name}")
         self._children.add(child)
         child.add_done_callback(self._children.discard)
+        # A child cancelled before its first step never ran ``coro``: close it (no "never awaited").
+        child.add_done_callback(lambda _: coro.close())
         return child
+
+    def _unsettled(self, outcome: asyncio.Future[Any]) -> None:
+        """The child ended without settling ``outcome`` (cancelled before it started)."""
+        if not outcome.done():
+            if self._closed:
+                outcome.set_exception(EnvClosed(f"{self.owner} was closed while this ran"))
+            else:
+                outcome.cancel()
 
     async def _settle(self, coro: Coroutine[Any, Any, T], outcome: asyncio.Future[T]) -> None:
         # The outcome goes to the caller, never to the group: one child's error ends no sibling.
@@ -114,3 +126,22 @@ class Nursery:
             raise
         except Exception:
             _log.exception("dojo_lite: %s: background work %r failed", self.owner, name)
+
+
+async def shielded[R](aw: Coroutine[Any, Any, R]) -> R:
+    """Await ``aw`` to its end even if cancelled meanwhile (a shielded cancel scope, for cleanup
+    that must finish: closing a pool, an episode's env), then re-raise the cancellation.  Unlike a
+    bare ``asyncio.shield``, a second cancellation cannot cut the wait short."""
+    task = asyncio.ensure_future(aw)
+    cancelled = False
+    while True:
+        try:
+            result = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                raise  # the work itself was cancelled
+            cancelled = True
+            continue
+        if cancelled:
+            raise asyncio.CancelledError
+        return result

@@ -6,6 +6,7 @@ path from the folders' names alone, and nothing is parsed until an env is made.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +17,8 @@ from ._env import DojoEnv
 from ._task import GYM_NAMESPACE, task_ids
 
 __all__ = ["gym_id", "make", "register_tasks"]
+
+_log = logging.getLogger("dojo_lite")
 
 
 def gym_id(task_id: str) -> str:
@@ -34,9 +37,15 @@ def register_tasks(task_path: Sequence[str | os.PathLike[str]] = ()) -> list[str
     roots = [os.fspath(p) for p in task_path]
     ids = []
     for task_id in task_ids(task_path):
-        ids.append(gym_id(task_id))
-        if ids[-1] not in gymnasium.registry:
-            gymnasium.register(id=ids[-1], entry_point="dojo_lite._env:DojoEnv",
+        name = gym_id(task_id)
+        if gymnasium.envs.registration.parse_env_id(name)[2] is not None:
+            # Gymnasium would read "-v2" as a version of another env: reachable by its task id only
+            _log.warning("dojo_lite: task %s is not registered with Gymnasium: %r reads as a versioned id",
+                         task_id, name)
+            continue
+        ids.append(name)
+        if name not in gymnasium.registry:
+            gymnasium.register(id=name, entry_point="dojo_lite._env:DojoEnv",
                                kwargs={"task": task_id, "task_path": roots}, nondeterministic=False)
     return ids
 

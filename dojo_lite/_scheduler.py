@@ -22,11 +22,11 @@ import sandbox
 
 from ._admission import Admission, GpuNeed, GpuSlot, Request
 from ._agents import Agent, EpisodeResult, run_episode
-from ._backend import Ran, _OnPool, start_task_pool
+from ._backend import Ran, _OnPool, check_pool_options, start_task_pool
 from ._env import DojoEnv
-from ._errors import ConfigError, EnvClosed, translated
+from ._errors import ConfigError, EnvClosed, UsageError, translated
 from ._metrics import METRICS, PredictionKind
-from ._nursery import Nursery
+from ._nursery import Nursery, shielded
 from ._task import Task, find_task
 
 __all__ = ["Scheduler", "SchedulerBackend", "SchedulerStats"]
@@ -61,6 +61,13 @@ def _settle_the_heap() -> None:
     finally:
         if enabled:
             gc.enable()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _percentile(values: Sequence[float], q: float) -> float | None:
@@ -185,6 +192,7 @@ class Scheduler:
         self.cache = Path(cache) if cache else None
         self.trajectory_dir = trajectory_dir
         self.pool_options = {"spares": spares, **(pool_options or {})}
+        check_pool_options(self.pool_options)
         self.freeze_gc = freeze_gc
         self.admission = Admission(cpus=self.cpus, memory_bytes=self.memory_bytes,
                                    gpus=self._gpu_slots(), max_overtakes=max_overtakes, clock=clock)
@@ -193,6 +201,8 @@ class Scheduler:
         self._starting: dict[str, asyncio.Lock] = {}
         self._meter = _Meter(clock)
         self._nursery = Nursery("the scheduler")
+        # the loop its pools live on: the one it is made on, else the one that opens it
+        self._loop: asyncio.AbstractEventLoop | None = _running_loop()
         self._active = 0
         self._done = 0
         self._closed = False
@@ -212,7 +222,7 @@ class Scheduler:
 
     async def __aenter__(self) -> Scheduler:
         self._check_open()
-        await self._nursery.open()
+        await self._open()
         if self.freeze_gc:
             await asyncio.to_thread(_settle_the_heap)
         return self
@@ -224,12 +234,24 @@ class Scheduler:
         """End the episodes still running, then close every pool; idempotent."""
         self._closed = True
         await self._nursery.aclose()
+        for lock in list(self._starting.values()):  # a pool still starting is closed by its starter
+            async with lock:
+                pass
         for key in list(self._leases):
             await self._close_pool(key)
 
     def _check_open(self) -> None:
         if self._closed:
             raise EnvClosed("the scheduler is closed")
+
+    async def _open(self) -> None:
+        """Bind the scheduler to the running loop (where its pools will live) and open its nursery."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise UsageError("this scheduler runs on another event loop")
+        await self._nursery.open()
 
     # ------------------------------------------------------------ episodes
 
@@ -242,7 +264,9 @@ class Scheduler:
     def env(self, task: str | Task, *, gpu: GpuNeed | None = None, **kwargs: Any) -> DojoEnv:
         """A :class:`DojoEnv` on this scheduler's pools and budgets (keyword arguments go to it)."""
         self._check_open()
-        task = task if isinstance(task, Task) else find_task(task, self.task_path)
+        if "backend" in kwargs:
+            raise ConfigError("sched.env() gives its env the scheduler's backend; for another, make a DojoEnv")
+        task = task if isinstance(task, Task) else find_task(task, [*kwargs.pop("task_path", ()), *self.task_path])
         kwargs.setdefault("cache", self.cache)
         kwargs.setdefault("trajectory_dir", self.trajectory_dir)
         return DojoEnv(task, backend=self.backend(gpu=gpu), **kwargs)
@@ -251,6 +275,7 @@ class Scheduler:
                           **env_kwargs: Any) -> EpisodeResult:
         """Drive ``agent`` (async, or sync: then run in a thread) through one episode of ``task``,
         as a task this scheduler owns (see the class docstring for cancelling and closing)."""
+        await self._open()
         env = self.env(task, **env_kwargs)
         return await self._nursery.run(self._episode(env, agent, seed), name=f"episode of {env.task.id}")
 
@@ -261,7 +286,7 @@ class Scheduler:
         finally:
             self._active -= 1
             self._done += 1
-            await asyncio.shield(env.aclose())
+            await shielded(env.aclose())
 
     async def gather(self, jobs: Iterable[tuple[str | Task, Agent]], *, seed: int | None = None,
                      return_exceptions: bool = False) -> list[EpisodeResult | BaseException]:
@@ -274,6 +299,10 @@ class Scheduler:
     async def _lease(self, task: Task) -> sandbox.Pool:
         """The shared, started pool of ``task``; one lease per env, given back with :meth:`_release`."""
         self._check_open()
+        if self._loop is not asyncio.get_running_loop():
+            raise UsageError("a scheduler's envs run on the scheduler's event loop: open it there "
+                             "(`async with Scheduler(...) as sched`) and use areset/astep/aclose "
+                             "(an env's sync methods run a loop of their own)")
         await self._nursery.open()  # a pool's idle closer will need it
         key = task.id
         async with self._starting.setdefault(key, asyncio.Lock()):
@@ -317,7 +346,7 @@ class Scheduler:
             if lease.closer is not None:
                 lease.closer.cancel()
             try:
-                await asyncio.shield(lease.pool.aclose())  # a cancelled closer still finishes closing
+                await shielded(lease.pool.aclose())  # a cancelled closer still finishes closing
             finally:
                 if self._leases.get(key) is lease:
                     del self._leases[key]
@@ -376,16 +405,16 @@ class SchedulerBackend(_OnPool):
 
     async def start(self, task: Task, cache: Path | None) -> None:
         self._bind(task)
-        if self._leased is None:
-            self._pool = await self.scheduler._lease(task)
-            self._leased = task
+        for limits in (task.limits, task.validate_limits):  # a run that could never be admitted
+            self.scheduler.admission.check(Request("check", limits.cpus, limits.memory, self.gpu))
+        self._pool = await self.scheduler._lease(task)
+        self._leased = task
 
     async def run(self, code: str, *, workdir: str, limits: sandbox.Limits, filename: str) -> Ran:
         pool = self.pool
 
         async def run(gpu: sandbox.GpuRequest | None) -> sandbox.RunResult:
-            with translated():
-                return await pool.run(code, workdir=workdir, limits=limits, filename=filename, gpu=gpu)
+            return await self._run_on(pool, code, workdir=workdir, limits=limits, filename=filename, gpu=gpu)
         return await self.scheduler._admitted(workdir, limits, self.gpu, run)
 
     async def aclose(self) -> None:

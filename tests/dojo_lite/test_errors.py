@@ -118,6 +118,17 @@ def test_a_bug_in_a_task_s_grade_py_is_the_task_s_not_the_agent_s(buggy_task: do
         env.close()
 
 
+def test_a_grade_py_that_does_not_load_is_a_task_error(buggy_task: dojo_lite.Task) -> None:
+    (buggy_task.path / "grade.py").write_text("import no_such_module_here\n")
+    env = DojoEnv(buggy_task)
+    try:
+        env.reset()
+        obs, *_ = env.step({"action": "execute_code", "code": solution(0.5)})
+        assert obs["status"] == "task_error", obs["feedback"]
+    finally:
+        env.close()
+
+
 def test_a_bug_in_dojo_lite_is_an_internal_error_not_the_sandbox_s(toy_env: DojoEnv,
                                                                    monkeypatch: pytest.MonkeyPatch,
                                                                    caplog: pytest.LogCaptureFixture) -> None:

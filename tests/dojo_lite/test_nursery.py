@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 
 import pytest
 
@@ -125,3 +126,20 @@ def test_a_child_cancelled_from_inside_shows_the_caller_a_cancellation() -> None
         return "finished"
 
     assert asyncio.run(main()) == "cancelled"
+
+
+def test_a_child_ended_before_its_first_step_still_answers_its_caller() -> None:
+    # closing in the same loop iteration as the spawn: the child never runs, its caller must not hang
+    async def main() -> BaseException | None:
+        nursery = Nursery("the owner")
+        caller = asyncio.ensure_future(nursery.run(asyncio.sleep(0, result=1), name="never started"))
+        await asyncio.sleep(0)  # the caller spawned the child; the child has not run
+        await nursery.aclose()
+        done, _ = await asyncio.wait([caller], timeout=5)
+        assert done, "the caller still waits after its nursery closed"
+        return caller.exception()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # "coroutine ... was never awaited" fails the test
+        outcome = asyncio.run(main())
+    assert isinstance(outcome, dojo_lite.EnvClosed)

@@ -41,6 +41,14 @@ def test_import_registers_every_task_from_folder_names_alone(tmp_path: Path) -> 
         gymnasium.make("dojo_lite/tabular.broken")
 
 
+def test_a_task_name_that_reads_as_a_gymnasium_version_is_left_out(tmp_path: Path) -> None:
+    for name in ("toy", "toy-v2"):
+        (tmp_path / "tabular" / name).mkdir(parents=True)
+        (tmp_path / "tabular" / name / "task.toml").write_text("")
+    ids = dojo_lite.register_tasks([tmp_path])  # raised RegistrationError when both were registered
+    assert "dojo_lite/tabular.toy" in ids and "dojo_lite/tabular.toy-v2" not in ids
+
+
 def test_import_works_in_a_source_tree_that_was_never_installed(tmp_path: Path) -> None:
     # the source tree on sys.path, with the dependencies but without this project's installation
     # (the editable install's import hook is taken out, so dojo_lite_tasks is not importable)
