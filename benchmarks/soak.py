@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import hashlib
 import json
 import os
 import random
@@ -86,11 +87,11 @@ class SoakAgent:
     def __init__(self, task: dojo_lite.Task, rng: random.Random, steps: int, soak: Soak) -> None:
         self.task, self.rng, self.left, self.soak = task, rng, steps, soak
         self.honest = task.solution("simple")
-        self.seen: list[dict[str, Any]] = []
+        self.seen: list[str] = []  # digests of the observations it got (whole ones would swell the RSS measured)
 
     async def __call__(self, obs: dict[str, Any], info: dict[str, Any]) -> dict[str, Any] | None:
         if obs.get("action") != "request_info" or self.seen:
-            self.seen.append(obs)
+            self.seen.append(_digest(obs))
         if self.left <= 0:
             return None
         self.left -= 1
@@ -188,6 +189,10 @@ class Soak:
             ticker.cancel()
 
 
+def _digest(obs: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(obs, sort_keys=True).encode()).hexdigest()
+
+
 def lost_records(soak: Soak) -> tuple[int, int]:
     """(steps taken, steps whose trajectory line is missing or differs from what the agent got)."""
     taken = lost = 0
@@ -202,9 +207,9 @@ def lost_records(soak: Soak) -> tuple[int, int]:
         observations = recorded.get(result.episode_id or "", [])
         lost += max(0, result.steps - len(observations))
     # every observation an agent got must be in some trajectory, exactly as it got it
-    kept = {json.dumps(obs, sort_keys=True) for steps in recorded.values() for obs in steps}
+    kept = {_digest(obs) for steps in recorded.values() for obs in steps}
     for agent in soak.agents:
-        lost += sum(1 for obs in agent.seen if json.dumps(obs, sort_keys=True) not in kept)
+        lost += sum(1 for digest in agent.seen if digest not in kept)
     return taken, lost
 
 
@@ -277,13 +282,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     asyncio.run(soak.run())
     gc.collect()
+    # the controller's growth, measured before this script reads every trajectory back
+    fd_growth, rss_growth = me.num_fds() - fds, me.memory_info().rss - rss
     taken, lost = lost_records(soak)
     line = {
         "episodes": args.episodes, "steps": taken,
         "faults_injected": sum(n for kind, n in soak.faults.items() if kind != "honest"),
         "faults": dict(soak.faults), "lost_records": lost, **leftovers(soak),
-        "controller_fd_growth": me.num_fds() - fds,
-        "controller_rss_growth_mb": round((me.memory_info().rss - rss) / 2**20, 1),
+        "controller_fd_growth": fd_growth,
+        "controller_rss_growth_mb": round(rss_growth / 2**20, 1),
         "max_loop_stall_ms": round(soak.worst_lag * 1000, 1),
         "steal_during_worst_stall_ms": round(soak.steal_in_worst, 1),
         "wall_s": round(time.monotonic() - started, 1),
