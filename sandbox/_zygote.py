@@ -453,6 +453,22 @@ def _text_stream(fd):
     return io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace", write_through=True)
 
 
+def _fresh_signals():
+    """Signal dispositions and mask as a fresh interpreter has them, whatever
+    the controller's were: a controller started under ``nohup`` ignores
+    SIGHUP, and the jail, the zygote and the spare would pass that on."""
+    for signum in signal.valid_signals():
+        if signum not in (signal.SIGKILL, signal.SIGSTOP):
+            try:
+                signal.signal(signum, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass  # signals the C library reserves for itself
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as Python sets them at start
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
 def _agent(sock, controller, cfg, out_w, err_w):
     """The run's process: set up, take the request from the spare, run the code.
 
@@ -463,6 +479,7 @@ def _agent(sock, controller, cfg, out_w, err_w):
     # Its own session: killing its process group (kill(0), or kill(getppid())
     # which is kill(0) in a pid namespace) must not reach the spare.
     os.setsid()
+    _fresh_signals()
     if cfg.get("warmup"):
         _warm_up(cfg["warmup"])
     os.dup2(out_w, 1)

@@ -13,6 +13,8 @@ import json
 import os
 import signal
 import stat
+import subprocess
+import sys
 import textwrap
 import uuid
 from collections.abc import Callable
@@ -362,6 +364,24 @@ def test_signals_to_itself_end_the_run_as_in_a_normal_process(bare: Driver, kind
     assert result.stdout.text == "before\n"
     assert result.wall_s < 2.0
     assert_no_leftovers(bare.pool)
+
+
+IGNORING_CONTROLLER = """
+import json, signal, sandbox
+assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN, "control: this controller ignores SIGHUP"
+result = sandbox.run("import os, signal, time\\nos.kill(0, signal.SIGHUP)\\ntime.sleep(3)\\nprint('survived')\\n",
+                     limits=sandbox.Limits(timeout=10, memory="256M", cpus=1), disk_quota=None)
+print(json.dumps({"signal": result.signal, "status": result.status.value, "stdout": result.stdout.text}))
+"""
+
+
+def test_agent_code_gets_fresh_signal_dispositions_whatever_the_controller_ignores() -> None:
+    # A controller under nohup ignores SIGHUP; its jails must not pass that on to agent code.
+    done = subprocess.run([sys.executable, "-c", IGNORING_CONTROLLER], capture_output=True, text=True, timeout=120,
+                          preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"signal": signal.SIGHUP, "status": "error", "stdout": ""}, result
 
 
 def test_the_run_is_pid_2_under_a_waiting_init(bare: Driver) -> None:
