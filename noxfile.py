@@ -91,29 +91,30 @@ def typecheck(session: nox.Session) -> None:
     session.run(PY, "-m", "mypy", external=True)
 
 
+def _benchmark(session: nox.Session, script: str) -> None:
+    _setup(session)
+    session.run(PY, f"benchmarks/{script}", *session.posargs, external=True)
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: each compares with its baseline in the same run and prints a JSON line."""
-    _setup(session)
-    session.run(PY, "benchmarks/exec_latency.py", *session.posargs, external=True)
+    _benchmark(session, "exec_latency.py")
 
 
 @nox.session
 def throughput(session: nox.Session) -> None:
     """Episode throughput: the scheduler against a fresh process or jail per execution, many episodes at once."""
-    _setup(session)
-    session.run(PY, "benchmarks/episode_throughput.py", *session.posargs, external=True)
+    _benchmark(session, "episode_throughput.py")
 
 
 @nox.session
 def containment(session: nox.Session) -> None:
     """What containment costs: each layer's price, and warm latency with and without the filter (root)."""
-    _setup(session)
-    session.run(PY, "benchmarks/containment_cost.py", *session.posargs, external=True)
+    _benchmark(session, "containment_cost.py")
 
 
 @nox.session
 def soak(session: nox.Session) -> None:
     """Episodes under random faults: losses, leaks, controller growth and loop stalls (root; --quick: ~2 min)."""
-    _setup(session)
-    session.run(PY, "benchmarks/soak.py", *session.posargs, external=True)
+    _benchmark(session, "soak.py")

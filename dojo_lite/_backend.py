@@ -117,22 +117,21 @@ class _OnPool:
 
     def __init__(self) -> None:
         self._pool: sandbox.Pool | None = None
-        self._task: Task | None = None
-        self._started = False
+        self._task: Task | None = None  # the env's task, from start() on: a backend serves one env
 
     @property
     def pool(self) -> sandbox.Pool:
         """The started pool; EnvClosed once it is closed (by this backend or by its owner)."""
-        if not self._started:
+        if self._task is None:
             raise UsageError("the backend was not started: DojoEnv calls start() before the first episode")
         if self._pool is None or self._pool.closed:
             raise EnvClosed("the sandbox pool of this env was closed")
         return self._pool
 
     def _bind(self, task: Task) -> None:
-        if self._started:
+        if self._task is not None:
             raise UsageError("this backend already serves an env: give each env a backend of its own")
-        self._task, self._started = task, True
+        self._task = task
 
     @staticmethod
     async def _run_on(pool: sandbox.Pool, code: str, *, workdir: str, limits: sandbox.Limits, filename: str,
@@ -200,4 +199,4 @@ class SharedPoolBackend(_OnPool):
         self.pool  # noqa: B018  (EnvClosed if the owner closed it already)
 
     async def aclose(self) -> None:
-        self._task = None  # the pool is the caller's to close
+        """Nothing to give back: the pool is the caller's to close."""

@@ -175,15 +175,15 @@ class Scheduler:
         freeze_gc: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        host_memory = psutil.virtual_memory().total
-        self.cpus = float(os.cpu_count() or 1) if cpus is None else float(cpus)
+        host_cpus, host_memory = os.cpu_count() or 1, psutil.virtual_memory().total
+        self.cpus = float(host_cpus) if cpus is None else float(cpus)
         with translated():
             self.memory_bytes = int(host_memory * 0.8) if memory is None else sandbox.parse_size(memory)
         if self.cpus <= 0 or self.memory_bytes <= 0:
             raise ConfigError(f"a scheduler needs CPUs and memory, got {cpus!r} and {memory!r}")
-        if not oversubscribe and (self.cpus > (os.cpu_count() or 1) or self.memory_bytes > host_memory):
+        if not oversubscribe and (self.cpus > host_cpus or self.memory_bytes > host_memory):
             raise ConfigError(f"the budgets ({self.cpus:g} CPUs, {self.memory_bytes / 2**30:.1f} GiB) exceed this "
-                              f"host ({os.cpu_count()} CPUs, {host_memory / 2**30:.1f} GiB): ask for less, or pass "
+                              f"host ({host_cpus} CPUs, {host_memory / 2**30:.1f} GiB): ask for less, or pass "
                               "oversubscribe=True")
         self.gpus = tuple(gpus)
         self.gpu_inventory = gpu_inventory
@@ -401,14 +401,12 @@ class SchedulerBackend(_OnPool):
         super().__init__()
         self.scheduler = scheduler
         self.gpu = gpu
-        self._leased: Task | None = None
 
     async def start(self, task: Task, cache: Path | None) -> None:
         self._bind(task)
         for limits in (task.limits, task.validate_limits):  # a run that could never be admitted
             self.scheduler.admission.check(Request("check", limits.cpus, limits.memory, self.gpu))
         self._pool = await self.scheduler._lease(task)
-        self._leased = task
 
     async def run(self, code: str, *, workdir: str, limits: sandbox.Limits, filename: str) -> Ran:
         pool = self.pool
@@ -418,7 +416,6 @@ class SchedulerBackend(_OnPool):
         return await self.scheduler._admitted(workdir, limits, self.gpu, run)
 
     async def aclose(self) -> None:
-        leased, self._leased = self._leased, None
-        if leased is not None:
+        if self._pool is not None and self._task is not None:  # leased: give it back, once
             self._pool = None
-            self.scheduler._release(leased)
+            self.scheduler._release(self._task)
