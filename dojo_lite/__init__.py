@@ -56,6 +56,7 @@ from ._scheduler import SchedulerStats as SchedulerStats
 from ._scores import Grade as Grade
 from ._scores import Leaderboard as Leaderboard
 from ._scores import Medal as Medal
+from ._scores import Precision as Precision
 from ._scores import Thresholds as Thresholds
 from ._task import Budget as Budget
 from ._task import PreparedData as PreparedData
@@ -90,6 +91,7 @@ __all__ = [
     "Medal",
     "Observation",
     "PoolBackend",
+    "Precision",
     "PredictionKind",
     "PrepareError",
     "PreparedData",

@@ -55,6 +55,7 @@ _OPTIONAL = ("labels",)
 _NA_TOKENS = frozenset({"", "nan", "na", "n/a", "null", "none", "<na>", "-nan", "#n/a"})
 _SHOWN = 10                         # how many ids or values a message lists before "... (N in all)"
 _CANONICAL_INT = r"0|-?[1-9][0-9]*"  # what str(int(text)) gives back unchanged
+_BOOLEAN_KEYS = {"true": "True", "1": "True", "false": "False", "0": "False"}  # lower-cased numeric keys
 
 
 # --------------------------------------------------------------------------- the [grading] table
@@ -269,7 +270,9 @@ def read_submission(
     (pandas cannot parse it), ``wrong_row_count`` (a header only), ``missing_columns``,
     ``extra_columns``, ``duplicate_ids``, ``extra_ids``, ``missing_ids``, then per prediction
     column: ``nan``, ``non_numeric``, ``out_of_range`` (probabilities), ``infinite``,
-    ``negative_values`` (metrics that take none, like rmsle), ``bad_labels`` (label kind with ``labels``).
+    ``negative_values`` (metrics that take none, like rmsle), ``bad_labels`` (label kind with ``labels``),
+    then ``zero_probabilities`` (a multi-class row of zeros). Scoring adds ``bad_labels`` for a
+    prediction that is no boolean when the answers are True/False.
     """
     if not filename or filename in (".", "..") or "/" in filename or "\0" in filename:
         raise ValueError(f"filename must be a plain file name, got {filename!r}")
@@ -288,7 +291,16 @@ def read_submission(
     for column in spec.prediction_columns:
         cells = _column(body, positions[column]).iloc[order].reset_index(drop=True)
         frame[column] = _predictions(cells, expected_ids, column, spec)
+    if spec.multiclass:
+        _check_row_sums(frame[list(spec.prediction_columns)], expected_ids)
     return frame
+
+
+def _check_row_sums(probabilities: pd.DataFrame, ids: pd.Series) -> None:
+    """Each row is divided by its sum before grading: a row of zeros has no distribution to give."""
+    zero = (probabilities.to_numpy(dtype=float).sum(axis=1) <= 0)
+    _fail_on(zero, ids, "zero_probabilities", "rows whose probabilities are all 0",
+             "give each row at least one positive probability (rows are divided by their sum)")
 
 
 def _column(body: pd.DataFrame, position: int) -> pd.Series:
@@ -631,12 +643,27 @@ def _arrays(
         ids = submission[spec.id_column].reset_index(drop=True)
         return _floats(truth), _prediction_floats(predictions, ids, spec.metric)
     if spec.prediction_kind is PredictionKind.LABEL:
-        # Compare keys, not raw values: the prediction "1" (or 1.0) is the answer 1.
-        numeric = _is_numeric(truth)
-        return _keys(truth, numeric).to_numpy(dtype=object), _keys(predictions, numeric).to_numpy(dtype=object)
+        ids = submission[spec.id_column].reset_index(drop=True)
+        return _label_keys(truth, predictions, ids)
     if spec.multiclass:
         return _class_indices(truth, spec), submission[list(spec.prediction_columns)].to_numpy(dtype=float)
     return _binary_truth(truth, spec), predictions.to_numpy(dtype=float)
+
+
+def _label_keys(truth: pd.Series, predictions: pd.Series,
+                ids: pd.Series) -> tuple[NDArray[np.object_], NDArray[np.object_]]:
+    """Answers and predictions as comparable keys: the prediction "1" (or 1.0) is the answer 1.
+
+    Boolean answers (a CSV's True/False) take 1/0 and true/false in any case; any other
+    prediction is SubmissionError ``bad_labels``, not a silent miss.
+    """
+    if pd.api.types.is_bool_dtype(truth):
+        keys = _keys(predictions, numeric=True).str.lower().map(_BOOLEAN_KEYS)
+        _fail_on(keys.isna().to_numpy(), ids, "bad_labels", f"column {predictions.name!r} has values that are not "
+                 "booleans", "the answers are True or False: write True/False or 1/0", predictions.astype(str))
+        return truth.map({True: "True", False: "False"}).to_numpy(dtype=object), keys.to_numpy(dtype=object)
+    numeric = _is_numeric(truth)
+    return _keys(truth, numeric).to_numpy(dtype=object), _keys(predictions, numeric).to_numpy(dtype=object)
 
 
 def _floats(truth: pd.Series) -> NDArray[np.float64]:

@@ -51,5 +51,5 @@ async def build_leaderboard(task: Task, *, log: Callable[[str], Any] = lambda _:
         raise TaskFormatError(f"{task.id}: no member of the population got a score; leaderboard.csv is unchanged")
     if write:
         frame = pd.DataFrame(rows, columns=["team", "score"])
-        frame.to_csv(task.path / "leaderboard.csv", index=False, lineterminator="\n", float_format="%.8g")
+        frame.to_csv(task.path / "leaderboard.csv", index=False, lineterminator="\n")  # every digit: ties are exact
     return rows

@@ -88,8 +88,9 @@ def _roc_auc(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
 def _log_loss(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
     """Binary (1-D P(positive), truth 0/1) or multi-class ((n, K) probabilities, truth 0..K-1).
 
-    As on Kaggle, multi-class rows are first divided by their sum (an all-zero row counts as
-    uniform), then probabilities are clipped to ``[1e-15, 1 - 1e-15]``.
+    As on Kaggle, multi-class rows are first divided by their sum (a row of zeros, which has no
+    sum to divide by, is SubmissionError ``zero_probabilities``), then probabilities are clipped
+    to ``[1e-15, 1 - 1e-15]``.
     """
     p = np.asarray(y_pred, dtype=float)
     truth = np.asarray(y_true).astype(int)
@@ -97,8 +98,10 @@ def _log_loss(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float
         p = np.clip(p, LOG_LOSS_EPS, 1 - LOG_LOSS_EPS)
         return float(-np.mean(truth * np.log(p) + (1 - truth) * np.log(1 - p)))
     sums = p.sum(axis=1, keepdims=True)
-    uniform = np.full_like(p, 1 / p.shape[1])
-    p = np.divide(p, sums, out=uniform, where=sums > 0)
+    if not (sums > 0).all():
+        raise SubmissionError("zero_probabilities", f"{int((sums <= 0).sum())} rows have probabilities that are "
+                              "all 0; give each row at least one positive probability")
+    p = p / sums
     p = np.clip(p, LOG_LOSS_EPS, 1 - LOG_LOSS_EPS)
     return float(-np.mean(np.log(p[np.arange(len(truth)), truth])))
 

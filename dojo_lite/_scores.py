@@ -4,6 +4,11 @@ Medals follow MLE-bench, which follows Kaggle's progression rules: by the number
 medal goes to the top k positions (see ``medal_ranks``), and its threshold is the score of the
 entry at position k. A score at least as good as a threshold earns that medal, so ties with a
 leaderboard entry always count in the agent's favour.
+
+A leaderboard file holds rounded scores (Kaggle shows five decimals; ours were written with eight
+significant digits), while an agent's score is exact. So a score ties an entry when it rounds to
+that entry at the precision the file was written with (``Precision``): 274/327 ties the entry
+``0.83792049``, though it is a little below it.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import enum
 import itertools
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +28,7 @@ import pandas as pd
 from ._errors import ConfigError, TaskFormatError
 from ._metrics import Direction
 
-__all__ = ["Grade", "Leaderboard", "Medal", "Thresholds", "grade_score", "medal_ranks"]
+__all__ = ["Grade", "Leaderboard", "Medal", "Precision", "Thresholds", "grade_score", "medal_ranks"]
 
 
 class Medal(enum.Enum):
@@ -86,17 +92,56 @@ def _floats(scores: Iterable[float]) -> tuple[float, ...]:
 
 
 @attrs.frozen
+class Precision:
+    """The precision a leaderboard's scores were written with: at most ``significant`` significant
+    digits and at most ``decimals`` decimal places (the most any entry shows)."""
+
+    significant: int = attrs.field(validator=attrs.validators.ge(1))
+    decimals: int = attrs.field(validator=attrs.validators.ge(0))
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> Precision:
+        """The precision of scores written as ``texts`` (``"0.77511"``, ``"1.2e-05"``, ``"12"``);
+        ValueError for a text that is not a finite decimal number."""
+        significant, decimals = 1, 0
+        for text in texts:
+            try:
+                number = Decimal(text.strip())
+            except InvalidOperation:
+                raise ValueError(f"not a number: {text!r}") from None
+            exponent = number.as_tuple().exponent
+            if not isinstance(exponent, int):
+                raise ValueError(f"not a finite number: {text!r}")
+            significant = max(significant, len(number.as_tuple().digits))
+            decimals = max(decimals, -exponent)
+        return cls(min(significant, 17), decimals)
+
+    def ties(self, score: float, entry: float) -> bool:
+        """Whether ``score`` rounds to ``entry`` at this precision (to its decimals, or to its
+        significant digits: either way the file could have been written)."""
+        if score == entry:
+            return True
+        return round(score, self.decimals) == entry or float(f"{score:.{self.significant}g}") == entry
+
+
+@attrs.frozen
 class Leaderboard:
-    """The scores of a task's leaderboard, best first (``from_scores`` sorts them for you)."""
+    """The scores of a task's leaderboard, best first (``from_scores`` sorts them for you).
+
+    ``precision`` is how the scores were written (``read`` finds it in the file); a score that
+    rounds to an entry at that precision ties it. None: the scores are exact.
+    """
 
     scores: tuple[float, ...] = attrs.field(converter=_floats, validator=_check_scores)
     direction: Direction
+    precision: Precision | None = None
 
     @classmethod
-    def from_scores(cls, scores: Iterable[float], direction: Direction) -> Leaderboard:
+    def from_scores(cls, scores: Iterable[float], direction: Direction,
+                    precision: Precision | None = None) -> Leaderboard:
         """A leaderboard of ``scores`` in any order."""
         ordered = sorted(_floats(scores), reverse=direction is Direction.MAXIMIZE)
-        return cls(tuple(ordered), direction)
+        return cls(tuple(ordered), direction, precision)
 
     @classmethod
     def read(cls, path: Path, direction: Direction) -> Leaderboard:
@@ -113,23 +158,35 @@ class Leaderboard:
         header = [str(name).strip() for name in table.iloc[0]]
         if header != ["team", "score"]:
             raise TaskFormatError(f"{path}: the leaderboard's columns must be team,score, found {','.join(header)}")
-        scores = pd.to_numeric(table.iloc[1:, 1].str.strip(), errors="coerce").astype(float).tolist()
+        texts = table.iloc[1:, 1].str.strip()
+        scores = pd.to_numeric(texts, errors="coerce").astype(float).tolist()
         if not scores or not all(math.isfinite(score) for score in scores):
             raise TaskFormatError(f"{path}: the leaderboard needs at least one row, and a finite number in every score")
-        return cls.from_scores(scores, direction)
+        try:
+            precision = Precision.of(texts.tolist())
+        except ValueError as error:  # "0x1p-3" and the like: pandas reads them, Decimal does not
+            raise TaskFormatError(f"{path}: write every score as a decimal number: {error}") from None
+        return cls.from_scores(scores, direction, precision)
 
     def __len__(self) -> int:
         return len(self.scores)
+
+    def _ties(self, score: float, entry: float) -> bool:
+        return score == entry if self.precision is None else self.precision.ties(score, entry)
+
+    def _ahead(self, entry: float, score: float) -> bool:
+        """Whether ``entry`` is strictly better than ``score``, at the leaderboard's precision."""
+        return self.direction.better(entry, score) and not self._ties(score, entry)
 
     def position(self, score: float) -> int:
         """1 + the number of entries strictly better than ``score`` (a tie takes the entry's place)."""
         if math.isnan(score):
             raise ConfigError("a NaN score has no position")
-        return 1 + sum(self.direction.better(entry, score) for entry in self.scores)
+        return 1 + sum(self._ahead(entry, score) for entry in self.scores)
 
     def beat(self, score: float) -> int:
-        """How many entries ``score`` is strictly better than."""
-        return sum(self.direction.better(score, entry) for entry in self.scores)
+        """How many entries ``score`` is strictly better than (a tie beats nobody)."""
+        return sum(self.direction.better(score, entry) and not self._ties(score, entry) for entry in self.scores)
 
     def position_score(self, score: float) -> float:
         """``(N - position + 1) / N`` clipped to [0, 1], for N entries.
@@ -157,7 +214,7 @@ class Leaderboard:
         thresholds = self.thresholds()
         for medal, threshold in ((Medal.GOLD, thresholds.gold), (Medal.SILVER, thresholds.silver),
                                  (Medal.BRONZE, thresholds.bronze)):
-            if not self.direction.better(threshold, score):
+            if not self._ahead(threshold, score):
                 return medal
         return Medal.NONE
 

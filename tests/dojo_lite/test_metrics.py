@@ -87,8 +87,11 @@ def test_multiclass_log_loss_renormalises_rows() -> None:
     assert value == pytest.approx(math.log(2))
 
 
-def test_multiclass_log_loss_all_zero_row_is_uniform() -> None:
-    assert score("log_loss", [1], [[0.0, 0.0, 0.0]]) == pytest.approx(math.log(3))
+def test_multiclass_log_loss_refuses_an_all_zero_row() -> None:
+    """No distribution to renormalise: once read as uniform, which scored log(3) for nothing."""
+    with pytest.raises(SubmissionError) as caught:
+        score("log_loss", [1, 0], [[0.2, 0.8, 0.0], [0.0, 0.0, 0.0]])
+    assert caught.value.code == "zero_probabilities" and "1 rows" in caught.value.message
 
 
 def test_rmse() -> None:

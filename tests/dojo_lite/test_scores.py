@@ -11,7 +11,7 @@ import pytest
 
 from dojo_lite._errors import TaskFormatError
 from dojo_lite._metrics import Direction
-from dojo_lite._scores import Grade, Leaderboard, Medal, Thresholds, grade_score, medal_ranks
+from dojo_lite._scores import Grade, Leaderboard, Medal, Precision, Thresholds, grade_score, medal_ranks
 
 MAX, MIN = Direction.MAXIMIZE, Direction.MINIMIZE
 
@@ -150,8 +150,64 @@ def test_thresholds_value() -> None:
 def test_read_sorts_the_file(tmp_path: Path) -> None:
     path = tmp_path / "leaderboard.csv"
     path.write_text('team,score\nb,0.5\n"a, inc",0.9\nc,0.7\n')
-    assert Leaderboard.read(path, MAX) == Leaderboard((0.9, 0.7, 0.5), MAX)
+    assert Leaderboard.read(path, MAX) == Leaderboard((0.9, 0.7, 0.5), MAX, Precision(1, 1))
     assert Leaderboard.read(path, MIN).scores == (0.5, 0.7, 0.9)
+
+
+# --------------------------------------------------------------------------- ties at the file's precision
+
+EIGHT_DIGITS = "team,score\na,0.84097859\nb,0.83792049\nc,0.83792049\nd,0.81957187\ne,0.7\n"
+
+
+@pytest.mark.parametrize(("texts", "expected"), [
+    (["0.77511", "0.7751", "1"], Precision(5, 5)),      # Kaggle: five decimals, trailing zeros dropped
+    (["0.83792049", "12.345678", "0.5"], Precision(8, 8)),
+    (["0.77510"], Precision(5, 5)),                     # a written trailing zero counts
+    (["1.2e-05", "3"], Precision(2, 6)),
+    (["0.8379204892966361"], Precision(16, 16)),
+])
+def test_precision_is_the_most_digits_any_entry_shows(texts: list[str], expected: Precision) -> None:
+    assert Precision.of(texts) == expected
+
+
+def test_an_exact_score_ties_the_rounded_entry_it_was_written_as(tmp_path: Path) -> None:
+    """274/327 is written 0.83792049 with eight digits, a little above its true value: the agent who
+    scores exactly 274/327 shares that entry's place (2nd), it is not put behind both copies (4th)."""
+    path = tmp_path / "leaderboard.csv"
+    path.write_text(EIGHT_DIGITS)
+    board = Leaderboard.read(path, MAX)
+    exact = 274 / 327
+    assert exact < 0.83792049  # the trap: compared unrounded, both entries are better
+    assert board.position(exact) == 2 and board.position_score(exact) == pytest.approx(4 / 5)
+    assert board.beat(exact) == 2  # ties beat nobody: d and e only
+    assert Leaderboard.from_scores(board.scores, MAX).position(exact) == 4  # exact scores: no tie
+
+
+def test_a_score_equal_to_a_medal_threshold_at_the_file_precision_gets_that_medal(tmp_path: Path) -> None:
+    path = tmp_path / "leaderboard.csv"
+    path.write_text("team,score\n" + "".join(f"t{i},0.{99 - i:02d}123457\n" for i in range(10)))
+    board = Leaderboard.read(path, MAX)  # 10 teams: gold is 1st, silver 2nd, bronze 4th
+    silver = board.thresholds().silver
+    just_below = 0.9812345651  # rounds to 0.98123457 at eight digits, the silver entry
+    assert just_below < silver and board.medal(just_below) is Medal.SILVER
+    assert board.medal(0.98123456) is Medal.BRONZE  # one unit of the last digit below: no tie
+    assert Leaderboard.from_scores(board.scores, MAX).medal(just_below) is Medal.BRONZE
+
+
+def test_kaggle_precision_ties_at_five_decimals(tmp_path: Path) -> None:
+    path = tmp_path / "leaderboard.csv"
+    path.write_text("team,score\na,0.25\nb,0.2\nc,0.13579\n")
+    board = Leaderboard.read(path, MIN)
+    assert board.position(0.135794) == 1  # shows as 0.13579 on Kaggle: a tie with the best
+    assert board.position(0.135796) == 2  # shows as 0.1358: behind it
+    assert board.position(0.200004) == 2 and board.position(0.20001) == 3
+
+
+def test_a_score_not_written_as_a_decimal_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "leaderboard.csv"
+    path.write_text("team,score\na,0x1p-3\n")
+    with pytest.raises(TaskFormatError):
+        Leaderboard.read(path, MAX)
 
 
 @pytest.mark.parametrize("content", [

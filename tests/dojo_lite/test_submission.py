@@ -471,6 +471,37 @@ def test_multiclass_log_loss_in_labels_order(tmp_path: Path) -> None:
     assert graded(tmp_path, spec_of(IRIS), content, answers) == pytest.approx(math.log(2))
 
 
+def test_a_multiclass_row_of_zeros_is_refused_with_its_id(tmp_path: Path) -> None:
+    write(tmp_path, "id,setosa,versicolor,virginica\n1,0.2,0.3,0.5\n2,0,0,0\n3,0,0.0,1e-9\n")
+    message = rejected(tmp_path, spec_of(IRIS), IDS, "zero_probabilities")
+    assert "1 of 3 rows" in message and "'2'" in message and "'3'" not in message
+
+
+@pytest.mark.parametrize("spelling", [("1", "0"), ("1.0", "0.0"), ("true", "false"), ("True", "False"),
+                                      ("TRUE", "FALSE")])
+def test_boolean_answers_take_any_spelling_of_a_boolean(tmp_path: Path, spelling: tuple[str, str]) -> None:
+    """answers.csv with True/False reads as booleans: 1/0 and true/false used to score a silent 0."""
+    (tmp_path / "answers.csv").write_text("id,alive\n1,True\n2,False\n3,True\n4,True\n")
+    answers = pd.read_csv(tmp_path / "answers.csv")
+    assert answers["alive"].dtype == bool  # the case at hand
+    yes, no = spelling
+    content = f"id,alive\n1,{yes}\n2,{no}\n3,{yes}\n4,{no}\n"
+    spec = spec_of(TITANIC, id_column="id", prediction_columns=["alive"], answer_column="alive", labels=None)
+    assert graded(tmp_path, spec, content, answers) == 0.75
+    assert graded(tmp_path, spec_of(TITANIC, id_column="id", prediction_columns=["alive"], answer_column="alive",
+                                    metric="macro_f1"), "id,alive\n1,1\n2,0\n3,1\n4,1\n", answers) == 1.0
+
+
+def test_boolean_answers_refuse_what_is_not_a_boolean(tmp_path: Path) -> None:
+    answers = pd.DataFrame({"id": [1, 2, 3], "alive": [True, False, True]})
+    spec = spec_of(TITANIC, id_column="id", prediction_columns=["alive"], answer_column="alive", labels=None)
+    with pytest.raises(SubmissionError) as caught:
+        graded(tmp_path, spec, "id,alive\n1,yes\n2,0\n3,2\n", answers)
+    assert caught.value.code == "bad_labels"
+    assert "id '1': 'yes'" in caught.value.message and "id '3': '2'" in caught.value.message
+    assert "True/False or 1/0" in caught.value.message
+
+
 def test_multiclass_with_integer_classes(tmp_path: Path) -> None:
     answers = pd.DataFrame({"id": [1, 2], "digit": [2, 0]})
     spec = spec_of(IRIS, prediction_columns=["0", "1", "2"], labels=[0, 1, 2], answer_column="digit")
