@@ -153,6 +153,16 @@ class Cgroup:
             self._set("cpu", "cpu.max", f"{max(1000, int(cpus * CPU_PERIOD_US))} {CPU_PERIOD_US}")
         self._set("pids", "pids.max", str(pids))
 
+    def yield_cpu(self) -> None:
+        """Give this cgroup a quarter of the default CPU weight (v1 ``cpu.shares``, v2
+        ``cpu.weight``): when CPUs are short, what runs inside yields to its siblings (the
+        controller, for the sandbox's parent cgroup) instead of sharing evenly.  Weights only
+        matter under contention: idle CPUs are still used in full, and the quota still caps."""
+        if self.version is CgroupVersion.V1:
+            self._set("cpu", "cpu.shares", str(1024 // 4))
+        else:
+            self._set("cpu", "cpu.weight", str(100 // 4))
+
     def _set_memory_v1(self, memory: int) -> None:
         # memsw (RAM + swap) must never be below the RAM limit: the order of the
         # two writes depends on whether the limit goes up or down.

@@ -228,6 +228,10 @@ class Pool:
         problem = _isolation.cgroup_problem(host)
         if problem is None:
             assert self._dir is not None
+            try:
+                host.group().yield_cpu()  # agent code, all pools together, yields the CPU to the controller
+            except OSError as exc:  # a delegated parent may not allow it: a priority, not a guarantee
+                log.warning("sandbox: agent code shares the CPU evenly with the controller (%s)", exc)
             self._cgroups = host.group(self._dir.name).create()
         elif self.jailed:
             raise GuaranteeUnavailable(_isolation.refusal(f"no usable cgroup ({problem})", _isolation.cgroup_fix(host)))

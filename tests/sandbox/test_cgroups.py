@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from jailtools import BARE_LIMITS
 
+from sandbox import Pool
 from sandbox._cgroups import CgroupHost, CgroupVersion
 
 V2_CONTROLLERS = "cpuset cpu io memory hugetlb pids rdma misc"
@@ -110,3 +113,25 @@ def test_v1_oom_is_counted() -> None:
         assert group.oom_kills() >= 1
     finally:
         group.remove()
+
+
+def test_v2_yield_cpu_lowers_the_weight(tmp_path: Path) -> None:
+    _fake_v2_tree(tmp_path)
+    (tmp_path / "cpu.weight").write_text("100\n")
+    CgroupHost(CgroupVersion.V2, {c: tmp_path for c in ("memory", "pids", "cpu")}).group().yield_cpu()
+    assert (tmp_path / "cpu.weight").read_text() == "25"
+
+
+def test_agent_code_yields_the_cpu_to_the_controller(runner: asyncio.Runner) -> None:
+    """A started pool leaves the sandbox's parent cgroup at a quarter of the controller's weight:
+    under contention the controller's event loop gets the CPU first (benchmarks/soak.py measures it)."""
+    host = _v1_host()
+    shares = host.base["cpu"] / "cpu.shares"
+    shares.write_text("1024")
+
+    async def start() -> None:
+        async with Pool(limits=BARE_LIMITS, name="weight") as pool:
+            await pool.run("pass", workdir="w")
+
+    runner.run(start())
+    assert int(shares.read_text()) == 256
