@@ -27,6 +27,7 @@ from ._gpu import GpuRequest as GpuRequest
 from ._gpu import NvidiaInventory as NvidiaInventory
 from ._isolation import Isolation as Isolation
 from ._jail import Mount as Mount
+from ._jail import Placement as Placement
 from ._jail import Runtime as Runtime
 from ._jail import install_nsjail as install_nsjail
 from ._limits import Limits as Limits
@@ -43,6 +44,6 @@ from ._sync import run as run
 __all__ = [
     "CgroupVersion", "Check", "ConfigError", "DiskQuota", "FileChange", "GpuDevice", "GpuInventory", "GpuRequest",
     "GuaranteeUnavailable", "HostError", "HostReport", "Isolation", "Limits", "Mount", "NsjailNotFound",
-    "NvidiaInventory", "Output", "Pool", "PoolClosed", "RunResult", "RunStatus", "Runtime", "SandboxError",
+    "NvidiaInventory", "Output", "Placement", "Pool", "PoolClosed", "RunResult", "RunStatus", "Runtime", "SandboxError",
     "SeccompPolicy", "doctor", "install_nsjail", "parse_size", "remove_tree", "run",
 ]

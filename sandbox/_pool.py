@@ -75,6 +75,20 @@ class _Zygote:
     generation: int
     ready: dict[str, object]
     server: asyncio.Future[None] | None = None
+    pid: int | None = None  # the zygote's own host pid (from its ``ready``), inside nsjail's tree
+
+    def alive(self) -> bool:
+        """False once nsjail exited or the zygote inside it is gone or a zombie.  The zygote dies
+        before nsjail notices (and before its channel closes, which nsjail holds too): its spares
+        are already lost then, so a run must not take them."""
+        if self.process.returncode is not None:
+            return False
+        if self.pid is None:
+            return True
+        try:
+            return bool(psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE)
+        except psutil.Error:
+            return False
 
 
 class Pool:
@@ -353,7 +367,7 @@ class Pool:
         async with self._starting:
             if self._closed:
                 raise PoolClosed("the pool was closed")
-            if self._zygote is not None and self._zygote.process.returncode is None:
+            if self._zygote is not None and self._zygote.alive():
                 return self._zygote
             await self._stop_zygote()
             self._zygote = await self._start_zygote()
@@ -413,7 +427,7 @@ class Pool:
                 raise GuaranteeUnavailable(_isolation.refusal(
                     f"the jail does not start; nsjail's log says:\n{told}\n", _isolation.diagnose_jail(told)))
             raise SandboxError(f"the zygote did not start; its log says:\n{told}")
-        zygote.ready = message.body
+        zygote.ready, zygote.pid = message.body, message.pid
         errors = message.body.get("preload_errors") or {}
         if errors:
             log.warning("sandbox: preload failed for %s", errors)
@@ -535,7 +549,7 @@ class Pool:
                     continue
             else:
                 spare = self._spare_queue.get_nowait()
-            if spare.generation == zygote.generation and zygote.process.returncode is None:
+            if spare.generation == zygote.generation and zygote.alive():
                 if self.spares:
                     self._request_spare()
                 return spare
@@ -552,6 +566,19 @@ class Pool:
             return get.result()
         get.cancel()
         return None
+
+    async def _settle(self, generation: int) -> None:
+        """After a spare of zygote ``generation`` was lost: give that zygote a moment to be seen
+        dead (it takes its spares with it, then dies itself), so that the next attempt restarts
+        it rather than taking another of its lost spares.  A spare lost while its zygote lives
+        on costs that moment once."""
+        zygote = self._zygote
+        if zygote is None or zygote.generation != generation:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                while zygote.alive():  # noqa: ASYNC110 (a zombie is not an event: it is polled)
+                    await asyncio.sleep(0.01)
 
     async def _stop_zygote(self) -> None:
         zygote, self._zygote = self._zygote, None
@@ -631,6 +658,7 @@ class Pool:
                 # The spare died before it got the code (its zygote was killed):
                 # nothing ran yet, so another spare may take the request.
                 log.warning("sandbox: a spare was lost before the run started (attempt %d)", attempt + 1)
+                await self._settle(spare.generation)
             finally:
                 if tree_fd is not None:
                     os.close(tree_fd)
