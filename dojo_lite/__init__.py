@@ -17,6 +17,7 @@ from ._agents import EpisodeResult as EpisodeResult
 from ._agents import ScriptedAgent as ScriptedAgent
 from ._agents import baseline_agent as baseline_agent
 from ._agents import make_agent as make_agent
+from ._agents import open_chat as open_chat
 from ._agents import run_episode as run_episode
 from ._agents import script_agent as script_agent
 from ._backend import Backend as Backend
@@ -24,6 +25,11 @@ from ._backend import PoolBackend as PoolBackend
 from ._backend import Ran as Ran
 from ._backend import SharedPoolBackend as SharedPoolBackend
 from ._backend import task_pool as task_pool
+from ._chat import ChatAgent as ChatAgent
+from ._chat import ChatClient as ChatClient
+from ._chat import ChatConfig as ChatConfig
+from ._chat import ChatStep as ChatStep
+from ._chat import ChatUsage as ChatUsage
 from ._defaults import FROM_TASK as FROM_TASK
 from ._defaults import FromTask as FromTask
 from ._env import DojoEnv as DojoEnv
@@ -76,6 +82,11 @@ __all__ = [
     "Agent",
     "Backend",
     "Budget",
+    "ChatAgent",
+    "ChatClient",
+    "ChatConfig",
+    "ChatStep",
+    "ChatUsage",
     "ConfigError",
     "Direction",
     "DojoEnv",
@@ -122,6 +133,7 @@ __all__ = [
     "list_tasks",
     "make",
     "make_agent",
+    "open_chat",
     "position_reward",
     "read_trajectory",
     "register_tasks",

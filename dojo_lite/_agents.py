@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from ._chat import ChatAgent, ChatClient, ChatConfig
 from ._env import DojoEnv
 from ._errors import ConfigError
 from ._task import Task
@@ -26,6 +27,7 @@ __all__ = [
     "ScriptedAgent",
     "baseline_agent",
     "make_agent",
+    "open_chat",
     "replay_agent",
     "run_episode",
     "script_agent",
@@ -78,8 +80,20 @@ def replay_agent(path: str | os.PathLike[str]) -> ScriptedAgent:
     return ScriptedAgent(read_trajectory(path).actions)
 
 
-def make_agent(spec: str, task: Task) -> Agent:
-    """An agent from its name: ``baseline``, ``script:FILE`` or ``replay:TRAJECTORY.jsonl``."""
+def open_chat(spec: str, *, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY") -> ChatClient | None:
+    """For an ``openai:MODEL`` agent, a :class:`ChatClient` for MODEL on ``base_url`` (see
+    :meth:`ChatClient.connect`), to share between its episodes; None for any other agent."""
+    kind, _, model = spec.partition(":")
+    if kind != "openai" or not model:
+        return None
+    return ChatClient.connect(ChatConfig(model, base_url=base_url), api_key_env=api_key_env)
+
+
+def make_agent(spec: str, task: Task, *, chat: ChatClient | None = None) -> Agent:
+    """An agent from its name: ``baseline``, ``script:FILE``, ``replay:TRAJECTORY.jsonl`` or
+    ``openai:MODEL`` (a :class:`ChatAgent` on ``chat``, or else on a client of its own from
+    :func:`open_chat`: ``$OPENAI_BASE_URL``, ``$OPENAI_API_KEY``).  Raises :class:`ConfigError`
+    for an unknown name, a missing file or a missing API key."""
     kind, _, arg = spec.partition(":")
     if kind == "baseline" and not arg:
         return baseline_agent(task)
@@ -87,7 +101,9 @@ def make_agent(spec: str, task: Task) -> Agent:
         if not Path(arg).is_file():
             raise ConfigError(f"agent {spec!r}: no such file {arg!r}")
         return script_agent(arg) if kind == "script" else replay_agent(arg)
-    raise ConfigError(f"unknown agent {spec!r}: want baseline, script:FILE or replay:TRAJECTORY")
+    if kind == "openai" and arg:
+        return ChatAgent(chat if chat is not None else ChatClient.connect(ChatConfig(arg)))
+    raise ConfigError(f"unknown agent {spec!r}: want baseline, script:FILE, replay:TRAJECTORY or openai:MODEL")
 
 
 @attrs.frozen

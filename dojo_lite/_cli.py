@@ -8,13 +8,20 @@
     dojo-lite tasks leaderboard TASK         rerun the task's population, rewrite leaderboard.csv
     dojo-lite run TASK [--agent AGENT] [--json] [--seed N] [--max-steps N] [--trajectory-dir DIR]
                    [--episodes N [--cpus N] [--memory SIZE]] [--no-jail] [--no-disk-quota]
+                   [--base-url URL] [--api-key-env VAR]
+    dojo-lite export TRAJECTORY... [--format chat] [-o OUT.jsonl]
+                                             trajectories as chat conversations (JSON lines) for SFT
     dojo-lite demo [--json]                  the main job: the baseline agent on a built-in task
 
 Every command that reads tasks takes ``--task-path DIR`` (repeatable, before or after the
 command): folders of ``<domain>/<name>/task.toml`` searched before ``$DOJO_LITE_TASKS`` and the
 built-in tasks.
-AGENT is ``baseline`` (the default), ``script:FILE`` (validate, then execute FILE) or
-``replay:TRAJECTORY``.  Agent code runs jailed; where this host cannot jail it
+AGENT is ``baseline`` (the default), ``script:FILE`` (validate, then execute FILE),
+``replay:TRAJECTORY`` or ``openai:MODEL``: an LLM on an OpenAI-compatible server (vLLM, SGLang,
+llama.cpp, Ollama) at ``--base-url`` (default ``$OPENAI_BASE_URL``, else OpenAI's), its key in
+the variable ``--api-key-env`` names (default ``OPENAI_API_KEY``; a server on this host may go
+without); ``--episodes N`` share one client.  The key stays in this process: agent code never sees it.
+Agent code runs jailed; where this host cannot jail it
 (``python -m sandbox doctor`` says why), ``run`` refuses, unless ``--no-jail`` (no isolation at
 all, never as root) or ``--no-disk-quota`` says explicitly what to do without.
 Output: results go to stdout, progress (steps as they run, the live batch view, the demo's
@@ -29,18 +36,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import sandbox
 
-from ._agents import EpisodeResult, make_agent, run_episode
+from ._agents import Agent, EpisodeResult, make_agent, open_chat, run_episode
 from ._backend import PoolBackend
+from ._chat import ChatAgent, ChatClient, ChatUsage
 from ._env import DojoEnv
-from ._errors import DojoError
+from ._errors import ConfigError, DojoError
+from ._export import export_chat
 from ._leaderboard import build_leaderboard
 from ._progress import BatchProgress, Progress, batch_table, summary_table
 from ._scheduler import Scheduler
@@ -89,16 +99,39 @@ def _tasks_prepare(task_ids: Sequence[str], paths: Sequence[str]) -> int:
     return 0
 
 
+@contextlib.asynccontextmanager
+async def _chat(args: argparse.Namespace) -> AsyncIterator[ChatClient | None]:
+    """The one chat client every episode of an ``openai:MODEL`` agent shares (None for others)."""
+    chat = open_chat(args.agent, base_url=args.base_url, api_key_env=args.api_key_env)
+    try:
+        yield chat
+    finally:
+        if chat is not None:
+            await chat.aclose()
+
+
+def _chat_report(agents: Sequence[Agent]) -> None:
+    """The LLM's token use and why it stopped, on stderr (the result on stdout stays as it is)."""
+    chats = [a for a in agents if isinstance(a, ChatAgent)]
+    if chats:
+        usage = ChatUsage.of([record for a in chats for record in a.records]).to_dict()
+        print("chat: " + ", ".join(f"{key} {value}" for key, value in usage.items()), file=sys.stderr)
+    for reason in {a.stop_reason for a in chats if a.stop_reason}:
+        print(f"chat: an agent stopped early: {reason}", file=sys.stderr)
+
+
 async def _run(args: argparse.Namespace) -> EpisodeResult:
     task = find_task(args.task, args.task_path)
-    agent = make_agent(args.agent, task)
-    env = DojoEnv(task, trajectory_dir=args.trajectory_dir, max_steps=args.max_steps,
-                  backend=PoolBackend(**_pool_options(args)))
-    try:
-        async with Progress(sys.stderr, task.id, args.agent) as progress:
-            return await run_episode(env, progress.watch(agent), seed=args.seed, on_step=progress.step_done)
-    finally:
-        await env.aclose()
+    async with _chat(args) as chat:
+        agent = make_agent(args.agent, task, chat=chat)
+        env = DojoEnv(task, trajectory_dir=args.trajectory_dir, max_steps=args.max_steps,
+                      backend=PoolBackend(**_pool_options(args)))
+        try:
+            async with Progress(sys.stderr, task.id, args.agent) as progress:
+                return await run_episode(env, progress.watch(agent), seed=args.seed, on_step=progress.step_done)
+        finally:
+            await env.aclose()
+            _chat_report([agent])
 
 
 def _pool_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -122,12 +155,15 @@ def _print_result(result: EpisodeResult, as_json: bool) -> None:
 async def _run_many(args: argparse.Namespace) -> tuple[list[EpisodeResult], dict[str, Any]]:
     """``--episodes N``: N episodes at once under a scheduler, with a live view."""
     task = find_task(args.task, args.task_path)
-    async with Scheduler(cpus=args.cpus, memory=args.memory, task_path=args.task_path,
-                         trajectory_dir=args.trajectory_dir, pool_options=_pool_options(args)) as sched:
+    async with _chat(args) as chat, Scheduler(cpus=args.cpus, memory=args.memory, task_path=args.task_path,
+                                              trajectory_dir=args.trajectory_dir,
+                                              pool_options=_pool_options(args)) as sched:
+        agents = [make_agent(args.agent, task, chat=chat) for _ in range(args.episodes)]
         async with BatchProgress(sys.stderr, sched, args.episodes):
-            jobs = [sched.run_episode(task, make_agent(args.agent, task), seed=args.seed + i, max_steps=args.max_steps)
-                    for i in range(args.episodes)]
+            jobs = [sched.run_episode(task, agent, seed=args.seed + i, max_steps=args.max_steps)
+                    for i, agent in enumerate(agents)]
             results = await asyncio.gather(*jobs)
+        _chat_report(agents)
         return list(results), sched.stats().to_dict()
 
 
@@ -155,6 +191,20 @@ def _run_command(args: argparse.Namespace) -> int:
     result = asyncio.run(_run(args))
     _print_result(result, args.json)
     return 0 if result.best_score is not None else 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    lines = export_chat(args.trajectory, task_path=args.task_path)  # all read before anything is written
+    text = "".join(line + "\n" for line in lines)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {args.output}: {exc}") from exc
+    print(f"wrote {args.output}: {len(lines)} conversations", file=sys.stderr)
+    return 0
 
 
 def _leaderboard(task_id: str, paths: Sequence[str]) -> int:
@@ -193,13 +243,24 @@ def _parser() -> argparse.ArgumentParser:
     tasks_sub.add_parser("prepare", help="prepare tasks' data", parents=[subcommand]).add_argument("task", nargs="*")
     tasks_sub.add_parser("leaderboard", help="rebuild a task's leaderboard.csv",
                          parents=[subcommand]).add_argument("task")
+    export = sub.add_parser("export", help="write trajectories as chat conversations (JSON lines) for fine-tuning",
+                            parents=[command])
+    export.add_argument("trajectory", nargs="+", help="trajectory files (JSON lines), of any agent")
+    export.add_argument("--format", choices=["chat"], default="chat",
+                        help="chat (the default): one {messages, tools} line each, TRL's conversational format")
+    export.add_argument("-o", "--output", type=Path, default=None, help="the JSON-lines file (default: stdout)")
     for name in ("run", "demo"):
         run = sub.add_parser(name, help="run an agent through an episode" if name == "run" else
                              f"the main job: the baseline agent on {DEMO_TASK}", parents=[command])
         if name == "run":
             run.add_argument("task")
             run.add_argument("--agent", default="baseline",
-                             help="baseline (the default), script:FILE or replay:TRAJECTORY")
+                             help="baseline (the default), script:FILE, replay:TRAJECTORY or openai:MODEL")
+            run.add_argument("--base-url", default=None,
+                             help="openai:MODEL's server, its /v1 URL (default: $OPENAI_BASE_URL, else OpenAI's)")
+            run.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
+                             help="the environment variable that holds openai:MODEL's API key "
+                                  "(default OPENAI_API_KEY)")
         run.add_argument("--json", action="store_true",
                          help="end stdout with one JSON line (full precision); progress stays on stderr")
         run.add_argument("--seed", type=int, default=0)
@@ -227,9 +288,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.tasks_command == "leaderboard":
                 return _leaderboard(args.task, args.task_path)
             return _tasks_list(args.task_path)
+        if args.command == "export":
+            return _export(args)
         if args.command == "demo":
             print(sandbox.doctor().render(), end="\n\n", file=sys.stderr, flush=True)
-            args.task, args.agent = DEMO_TASK, "baseline"
+            args.task, args.agent, args.base_url, args.api_key_env = DEMO_TASK, "baseline", None, "OPENAI_API_KEY"
         return _run_command(args)
     except (DojoError, sandbox.SandboxError) as exc:
         print(f"dojo-lite: {exc}", file=sys.stderr)
