@@ -15,6 +15,7 @@ from ._admission import GpuNeed as GpuNeed
 from ._agents import Agent as Agent
 from ._agents import EpisodeResult as EpisodeResult
 from ._agents import ScriptedAgent as ScriptedAgent
+from ._agents import agent_note as agent_note
 from ._agents import baseline_agent as baseline_agent
 from ._agents import make_agent as make_agent
 from ._agents import open_chat as open_chat
@@ -47,6 +48,8 @@ from ._errors import TaskCodeError as TaskCodeError
 from ._errors import TaskFormatError as TaskFormatError
 from ._errors import TaskNotFound as TaskNotFound
 from ._errors import UsageError as UsageError
+from ._export import chat_example as chat_example
+from ._export import export_chat as export_chat
 from ._grading import GradingSpec as GradingSpec
 from ._metrics import Direction as Direction
 from ._metrics import PredictionKind as PredictionKind
@@ -126,8 +129,11 @@ __all__ = [
     "TrajectoryWriter",
     "UsageError",
     "__version__",
+    "agent_note",
     "baseline_agent",
     "canonical_id",
+    "chat_example",
+    "export_chat",
     "find_task",
     "gym_id",
     "list_tasks",

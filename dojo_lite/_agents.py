@@ -25,6 +25,7 @@ __all__ = [
     "Agent",
     "EpisodeResult",
     "ScriptedAgent",
+    "agent_note",
     "baseline_agent",
     "make_agent",
     "open_chat",
@@ -35,7 +36,17 @@ __all__ = [
 
 Action = dict[str, Any]
 Agent = Callable[[dict[str, Any], dict[str, Any]], Action | Awaitable[Action | None] | None]
-"""``agent(obs, info) -> action | None`` (or an async one): the next action, or None to stop."""
+"""``agent(obs, info) -> action | None`` (or an async one): the next action, or None to stop.
+
+An agent may also have a ``step_note() -> dict | None`` method: what it says of the action it
+just chose (a :class:`ChatAgent`: the model's message and the tokens it took), JSON-able.
+:func:`run_episode` keeps it in the step's trajectory record, as ``"agent"``."""
+
+
+def agent_note(agent: Agent) -> dict[str, Any] | None:
+    """``agent.step_note()`` where the agent has one (see :data:`Agent`), else None."""
+    note = getattr(agent, "step_note", None)
+    return note() if callable(note) else None
 
 
 @attrs.define
@@ -151,7 +162,7 @@ async def run_episode(env: DojoEnv, agent: Agent, *, seed: int | None = None,
             action = await action
         if action is None:
             break
-        obs, reward, _, truncated, info = await env.astep(action)
+        obs, reward, _, truncated, info = await env.astep(action, note=agent_note(agent))
         if on_step is not None:
             on_step(obs, reward, info)
     trajectory = env.trajectory_path

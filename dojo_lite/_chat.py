@@ -445,6 +445,8 @@ class ChatAgent:
 
     ``messages`` is the whole conversation (the server gets it clipped to
     ``config.context_tokens``), ``records`` one :class:`ChatStep` per call, ``usage`` their totals.
+    :meth:`step_note` gives :func:`~dojo_lite.run_episode` the model's message and the step's
+    usage, for the trajectory (and so for ``dojo-lite export``).
     """
 
     client: ChatClient
@@ -467,6 +469,14 @@ class ChatAgent:
         else:
             self._reply(observation_message(obs, info))
         return await self._choose()
+
+    def step_note(self) -> dict[str, Any] | None:
+        """What the last call chose its action from: ``{"message": the text of the model's
+        accepted reply, "usage": its ChatStep as a dict}``; None before the first call."""
+        if not self.records:
+            return None
+        last = next((m for m in reversed(self.messages) if m.get("role") == "assistant"), {})
+        return {"message": str(last.get("content") or ""), "usage": attrs.asdict(self.records[-1])}
 
     def _reply(self, content: str) -> None:
         """Answer the last reply: as the tool result of its call, or as the user."""

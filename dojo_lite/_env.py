@@ -210,8 +210,11 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
         self._last = obs
         return obs.to_dict(), episode.info(None)
 
-    async def astep(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
-        """Run one action; see the class docstring for what comes back."""
+    async def astep(self, action: Any, *, note: dict[str, Any] | None = None,
+                    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        """Run one action; see the class docstring for what comes back.  ``note``, a JSON-able
+        dict from the agent about how it chose the action (an LLM's message and token use), is
+        kept in the step's trajectory record as ``"agent"``; the env reads nothing of it."""
         self._check_open()
         episode = self._episode
         if episode is None:
@@ -226,7 +229,8 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
             except (asyncio.CancelledError, EnvClosed, UsageError, ConfigError) as exc:
                 # the caller's doing (a cancel, a closed scheduler, misuse): recorded, then raised
                 ended = Observation(Action.CANCELLED, Status.SANDBOX_ERROR, f"The step did not finish: {exc!r}.")
-                episode.record(action, ended, 0.0, False, episode.info(None), started, time.monotonic() - wall)
+                episode.record(action, ended, 0.0, False, episode.info(None), started, time.monotonic() - wall,
+                               note=note)
                 raise
             except Exception as exc:  # neither the agent's fault nor the sandbox's: the operator's log has it
                 obs, grade = self._failure(exc), None
@@ -235,7 +239,7 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
             episode.improve(grade, self.task.grading.direction)
         truncated = episode.spent()
         info = episode.info(grade)
-        episode.record(action, obs, reward, truncated, info, started, time.monotonic() - wall)
+        episode.record(action, obs, reward, truncated, info, started, time.monotonic() - wall, note=note)
         self._last = obs
         if problem is not None:
             raise RewardError(f"the reward function failed on step {episode.steps}: {problem!r}") from problem

@@ -68,14 +68,14 @@ class Episode:
         }
 
     def record(self, action: Any, obs: Observation, reward: float, truncated: bool,
-               info: dict[str, Any], started: float, wall_s: float) -> None:
-        """Add the step to the history and the trajectory."""
+               info: dict[str, Any], started: float, wall_s: float, *, note: dict[str, Any] | None = None) -> None:
+        """Add the step to the history and the trajectory (with the agent's ``note``, if any)."""
         self.history.append({"step": self.steps, "action": obs.action.value, "status": obs.status.value,
                              "score": info["score"], "position_score": info["position_score"],
                              "medal": info["medal"], "reward": reward, "wall_s": round(wall_s, 3)})
         if self.trajectory is not None:
             self.trajectory.step(action=action, observation=obs.to_dict(), reward=reward,
-                                 truncated=truncated, info=info, started=started, wall_s=wall_s)
+                                 truncated=truncated, info=info, started=started, wall_s=wall_s, note=note)
 
     def end(self) -> None:
         """Close the trajectory with the episode's summary; idempotent."""

@@ -5,8 +5,10 @@ with tools: ``{"messages": [...], "tools": [...]}``.  The messages are the ones 
 :class:`ChatAgent` holds: the system prompt of :func:`system_prompt`, the opening user turn, then
 per step an assistant message with one tool call (OpenAI's shape: ``id``, ``type: function``,
 the function's ``name`` and its ``arguments`` as JSON text) and the ``tool`` message that answers
-it with the observation.  A step whose action was not a valid action is the assistant's text
-(the action as JSON), answered by a user message.
+it with the observation.  The assistant's text is what the model wrote beside its call, where
+the trajectory kept it (a :class:`ChatAgent`'s note); other agents' steps have none.  A step
+whose action was not a valid action is the assistant's text (the action as JSON), answered by a
+user message.
 """
 
 from __future__ import annotations
@@ -56,6 +58,9 @@ def _step_messages(step: dict[str, Any], where: str) -> list[Message]:
     if not isinstance(obs, dict) or not isinstance(info, dict):
         raise ConfigError(f"{where}: a step without its observation and info")
     reply = observation_message(obs, info)
+    note = step.get("agent")
+    said = note.get("message") if isinstance(note, dict) else None
+    text = said if isinstance(said, str) else ""
     action, _ = parse_action(step.get("action"))
     if action is None:  # what the agent sent, as text; the env's answer, as the user's
         return [{"role": "assistant", "content": json.dumps(step.get("action"), default=str)},
@@ -64,7 +69,7 @@ def _step_messages(step: dict[str, Any], where: str) -> list[Message]:
     call_id = f"call_{step.get('step', 0)}"
     call = {"id": call_id, "type": "function",
             "function": {"name": name, "arguments": json.dumps(action, default=str)}}
-    return [{"role": "assistant", "content": "", "tool_calls": [call]},
+    return [{"role": "assistant", "content": text, "tool_calls": [call]},
             {"role": "tool", "tool_call_id": call_id, "name": name, "content": reply}]
 
 

@@ -7,11 +7,32 @@ import inspect
 import time
 from typing import Any, TextIO
 
-from ._agents import Agent, EpisodeResult
+import attrs
+
+from ._agents import Agent, EpisodeResult, agent_note
 from ._nursery import Nursery
 from ._scheduler import Scheduler
 
 __all__ = ["BatchProgress", "Progress", "batch_table", "summary_table"]
+
+
+@attrs.frozen
+class _Watched:
+    """An agent whose every action is reported to a :class:`Progress` as it starts."""
+
+    agent: Agent
+    progress: Progress
+
+    async def __call__(self, obs: dict[str, Any], info: dict[str, Any]) -> Any:
+        action = self.agent(obs, info)
+        if inspect.isawaitable(action):
+            action = await action
+        if isinstance(action, dict):
+            self.progress._begin(str(action.get("action")))
+        return action
+
+    def step_note(self) -> dict[str, Any] | None:
+        return agent_note(self.agent)
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -43,17 +64,8 @@ class Progress:
         await self._nursery.aclose()
 
     def watch(self, agent: Agent) -> Agent:
-        """``agent``, reporting each action it chooses as it starts."""
-
-        async def watched(obs: dict[str, Any], info: dict[str, Any]) -> Any:
-            action = agent(obs, info)
-            if inspect.isawaitable(action):
-                action = await action
-            if isinstance(action, dict):
-                self._begin(str(action.get("action")))
-            return action
-
-        return watched
+        """``agent``, reporting each action it chooses as it starts (its notes pass through)."""
+        return _Watched(agent, self)
 
     def _begin(self, action: str) -> None:
         self.step += 1

@@ -49,15 +49,18 @@ class TrajectoryWriter:
         try:
             line = json.dumps(record, default=str)
         except (TypeError, ValueError):  # e.g. an action dict with non-string keys
-            line = json.dumps({k: v if k != "action" else repr(v) for k, v in record.items()}, default=str)
+            line = json.dumps({k: repr(v) if k in ("action", "agent") else v for k, v in record.items()}, default=str)
         self.handle.write(line + "\n")
         self.handle.flush()
 
     def step(self, *, action: Any, observation: dict[str, Any], reward: float, truncated: bool,
-             info: dict[str, Any], started: float, wall_s: float) -> None:
-        self._write({"type": "step", "step": info.get("step"), "time": _now(started), "wall_s": round(wall_s, 4),
-                     "action": action, "observation": observation, "reward": reward,
-                     "terminated": False, "truncated": truncated, "info": info})
+             info: dict[str, Any], started: float, wall_s: float, note: dict[str, Any] | None = None) -> None:
+        record = {"type": "step", "step": info.get("step"), "time": _now(started), "wall_s": round(wall_s, 4),
+                  "action": action, "observation": observation, "reward": reward,
+                  "terminated": False, "truncated": truncated, "info": info}
+        if note is not None:
+            record["agent"] = note
+        self._write(record)
 
     def close(self, summary: dict[str, Any]) -> None:
         if not self.handle.closed:
