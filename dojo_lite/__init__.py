@@ -46,11 +46,14 @@ from ._errors import SandboxUnavailable as SandboxUnavailable
 from ._errors import SubmissionError as SubmissionError
 from ._errors import TaskCodeError as TaskCodeError
 from ._errors import TaskFormatError as TaskFormatError
+from ._errors import TaskImportError as TaskImportError
 from ._errors import TaskNotFound as TaskNotFound
 from ._errors import UsageError as UsageError
 from ._export import chat_example as chat_example
 from ._export import export_chat as export_chat
 from ._grading import GradingSpec as GradingSpec
+from ._importers import import_mlebench as import_mlebench
+from ._importers import import_mledojo as import_mledojo
 from ._metrics import Direction as Direction
 from ._metrics import PredictionKind as PredictionKind
 from ._observation import Action as Action
@@ -123,6 +126,7 @@ __all__ = [
     "Task",
     "TaskCodeError",
     "TaskFormatError",
+    "TaskImportError",
     "TaskNotFound",
     "Thresholds",
     "Trajectory",
@@ -136,6 +140,8 @@ __all__ = [
     "export_chat",
     "find_task",
     "gym_id",
+    "import_mlebench",
+    "import_mledojo",
     "list_tasks",
     "make",
     "make_agent",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -79,13 +80,18 @@ class Backend(Protocol):
 def task_pool(task: Task, *, cache: Path | None = None, **kwargs: Any) -> sandbox.Pool:
     """A (not yet started) sandbox pool for ``task``'s episodes: its preload list, its public data
     mounted read-only under ``/data/full`` and ``/data/micro``; hidden inside: the task folder, the
-    data cache, and the task's ``sources`` in the runtime (the data it was built from).  Keyword
-    arguments go to :class:`sandbox.Pool`."""
+    data cache, and the task's ``sources`` (the data it was built from: packages of the runtime,
+    and host folders such as an imported competition's).  Keyword arguments go to :class:`sandbox.Pool`."""
     full, micro = task.prepare("full", cache), task.prepare("micro", cache)
     mounts = [sandbox.Mount(full.public, f"{DATA_INSIDE}/full"), sandbox.Mount(micro.public, f"{DATA_INSIDE}/micro")]
+    packages = [source for source in task.sources if not source.startswith("/")]
+    # A folder that is gone (the task was moved to another host) has nothing left to hide.
+    folders = [source for source in task.sources if source.startswith("/") and os.path.lexists(source)]
+    if files := [folder for folder in folders if not os.path.isdir(folder)]:
+        raise ConfigError(f"{task.id}: sources must name folders (a jail hides folders), not the files {files}")
     with translated():
         runtime = kwargs.setdefault("runtime", sandbox.Runtime())
-        hidden = [task.path.parent.parent, task.data_dir(cache).parent.parent, *runtime.locate(task.sources),
+        hidden = [task.path.parent.parent, task.data_dir(cache).parent.parent, *runtime.locate(packages), *folders,
                   *kwargs.pop("hidden", ())]
         kwargs.setdefault("limits", task.limits)
         kwargs.setdefault("disk_quota", task.disk_quota)
@@ -168,12 +174,22 @@ class _OnPool:
 class PoolBackend(_OnPool):
     """A sandbox pool of the env's own: made from the task on :meth:`start`, closed by
     :meth:`aclose`.  Keyword arguments go to :class:`sandbox.Pool` (``isolation="none"``,
-    ``disk_quota=None``, ``spares=2``, ``gpus=[0]``, ...), over the task's defaults."""
+    ``disk_quota=None``, ``spares=2``, ...), over the task's defaults.  ``gpu``: every run gets
+    these devices (the pool mounts only them), with the request's memory cap."""
 
-    def __init__(self, **pool_options: Any) -> None:
+    def __init__(self, *, gpu: sandbox.GpuRequest | None = None, **pool_options: Any) -> None:
         super().__init__()
+        if gpu is not None:
+            if "gpus" in pool_options:
+                raise ConfigError("give the GPUs as gpu=GpuRequest(...) or as gpus=[...], not both")
+            pool_options["gpus"] = list(gpu.devices)
         check_pool_options(pool_options)
         self.pool_options = pool_options
+        self.gpu = gpu
+
+    async def run(self, code: str, *, workdir: str, limits: sandbox.Limits, filename: str) -> Ran:
+        return Ran(await self._run_on(self.pool, code, workdir=workdir, limits=limits, filename=filename,
+                                      gpu=self.gpu))
 
     async def start(self, task: Task, cache: Path | None) -> None:
         self._bind(task)

@@ -6,6 +6,12 @@
     dojo-lite tasks show TASK                its description, metric, limits, leaderboard
     dojo-lite tasks prepare [TASK ...]       prepare (and cache) their data; all by default
     dojo-lite tasks leaderboard TASK         rerun the task's population, rewrite leaderboard.csv
+    dojo-lite tasks import mledojo DIR [--data-dir D] [--metric FILE] [--tasks-root ROOT] [--id DOMAIN/NAME]
+                   [--overwrite]             a prepared MLE-Dojo competition as a task folder under ROOT
+    dojo-lite tasks import mlebench COMPETITION_DIR --raw DIR_OR_ZIP [--tasks-root ROOT] [--id DOMAIN/NAME]
+                   [--overwrite]             an MLE-bench competition (in its checkout) and its Kaggle
+                                             download as a task folder under ROOT (default: the first
+                                             root of $DOJO_LITE_TASKS, else ./dojo-lite-tasks)
     dojo-lite run TASK [--agent AGENT] [--json] [--seed N] [--max-steps N] [--trajectory-dir DIR]
                    [--episodes N [--cpus N] [--memory SIZE]] [--no-jail] [--no-disk-quota]
                    [--base-url URL] [--api-key-env VAR]
@@ -38,6 +44,8 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
+import shlex
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -51,10 +59,11 @@ from ._chat import ChatAgent, ChatClient, ChatUsage
 from ._env import DojoEnv
 from ._errors import ConfigError, DojoError
 from ._export import export_chat
+from ._importers import import_mlebench, import_mledojo
 from ._leaderboard import build_leaderboard
 from ._progress import BatchProgress, Progress, batch_table, summary_table
 from ._scheduler import Scheduler
-from ._task import VARIANTS, cache_root, find_task, list_tasks
+from ._task import TASKS_ENV, VARIANTS, Task, cache_root, find_task, list_tasks
 
 DEMO_TASK = "tabular/titanic-survival"
 _TASK_PATH_DESTS = ("task_path", "task_path_command", "task_path_subcommand")  # before, after the (sub)command
@@ -97,6 +106,30 @@ def _tasks_prepare(task_ids: Sequence[str], paths: Sequence[str]) -> int:
             print(f"{task.id} {variant}: {data.public.parent}")
     print(f"cache: {cache_root()}")
     return 0
+
+
+def _tasks_import(args: argparse.Namespace) -> int:
+    """``tasks import mledojo|mlebench``: write the task folder, say where and how to run it."""
+    root = Path(args.tasks_root) if args.tasks_root else _default_tasks_root()
+    task: Task
+    if args.import_kind == "mledojo":
+        task = import_mledojo(args.competition, root, data_dir=args.data_dir, metric=args.metric,
+                              task_id=args.task_id, overwrite=args.overwrite)
+    else:
+        task = import_mlebench(args.competition, args.raw, root, task_id=args.task_id, overwrite=args.overwrite)
+    spec, board = task.grading, task.leaderboard()
+    print(f"imported {task.id} into {task.path}\n"
+          f"  graded by the competition's own grader ({spec.direction.value}), submission columns "
+          f"{[spec.id_column, *spec.prediction_columns]}; leaderboard: {len(board) if board else 'none'}"
+          f"{' entries' if board else ''}\n"
+          f"run it:  dojo-lite run {task.id} --task-path {shlex.quote(str(task.path.parent.parent))}")
+    return 0
+
+
+def _default_tasks_root() -> Path:
+    """The first root of ``$DOJO_LITE_TASKS`` (found without ``--task-path``), else ``./dojo-lite-tasks``."""
+    roots = [p for p in os.environ.get(TASKS_ENV, "").split(os.pathsep) if p]
+    return Path(roots[0]) if roots else Path("dojo-lite-tasks")
 
 
 @contextlib.asynccontextmanager
@@ -243,6 +276,7 @@ def _parser() -> argparse.ArgumentParser:
     tasks_sub.add_parser("prepare", help="prepare tasks' data", parents=[subcommand]).add_argument("task", nargs="*")
     tasks_sub.add_parser("leaderboard", help="rebuild a task's leaderboard.csv",
                          parents=[subcommand]).add_argument("task")
+    _import_parsers(tasks_sub)
     export = sub.add_parser("export", help="write trajectories as chat conversations (JSON lines) for fine-tuning",
                             parents=[command])
     export.add_argument("trajectory", nargs="+", help="trajectory files (JSON lines), of any agent")
@@ -276,6 +310,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _import_parsers(tasks_sub: Any) -> None:
+    """``tasks import mledojo DIR ...`` and ``tasks import mlebench COMPETITION_DIR --raw ...``."""
+    imports = tasks_sub.add_parser("import", help="import an MLE-Dojo or MLE-bench competition as a task folder")
+    kinds = imports.add_subparsers(dest="import_kind", required=True)
+    dojo = kinds.add_parser("mledojo", help="a prepared MLE-Dojo competition (data/public, data/private, "
+                                            "utils/metric.py with its CompetitionMetrics subclass)")
+    dojo.add_argument("competition", metavar="DIR")
+    dojo.add_argument("--data-dir", default=None, metavar="D", help="its prepared data (default: DIR/data)")
+    dojo.add_argument("--metric", default=None, metavar="FILE", help="its metric.py (default: DIR/utils/metric.py)")
+    bench = kinds.add_parser("mlebench", help="an MLE-bench competition folder (mlebench/competitions/<id> of a "
+                                              "checkout) and its Kaggle download")
+    bench.add_argument("competition", metavar="COMPETITION_DIR")
+    bench.add_argument("--raw", required=True, metavar="DIR_OR_ZIP", help="the Kaggle download: a folder or the .zip")
+    for kind in (dojo, bench):
+        kind.add_argument("--tasks-root", default=None, metavar="ROOT",
+                          help="where the task folder goes (default: the first root of $DOJO_LITE_TASKS, "
+                               "else ./dojo-lite-tasks)")
+        kind.add_argument("--id", dest="task_id", default=None, metavar="DOMAIN/NAME",
+                          help="the task's id (default: the competition's name; tabular, or vision with images)")
+        kind.add_argument("--overwrite", action="store_true",
+                          help="replace a task folder imported before from other inputs")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.task_path = _task_paths(args)
@@ -287,6 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _tasks_prepare(args.task, args.task_path)
             if args.tasks_command == "leaderboard":
                 return _leaderboard(args.task, args.task_path)
+            if args.tasks_command == "import":
+                return _tasks_import(args)
             return _tasks_list(args.task_path)
         if args.command == "export":
             return _export(args)

@@ -14,6 +14,8 @@ below are about how the library was set up or called, or about a task's own code
     ├── TaskNotFound             no task with that id on the search path (also LookupError)
     ├── TaskFormatError          a task folder that breaks the format (also ValueError)
     ├── PrepareError             a task's prepare.py failed or wrote the wrong files
+    ├── TaskImportError          a competition that cannot become a task (a file missing,
+    │                            duplicate ids, an unsafe archive, ...): the message says what
     ├── TaskCodeError            a task's own code (its ``grade.py``) raised: a bug of the
     │                            task's author, never blamed on the agent or the sandbox
     ├── RewardError              the reward function given to the env raised or gave no number
@@ -62,6 +64,11 @@ class TaskFormatError(DojoError, ValueError):
 
 class PrepareError(DojoError):
     """A task's data could not be prepared."""
+
+
+class TaskImportError(DojoError):
+    """An MLE-bench or MLE-Dojo competition could not be imported as a task; the message says
+    what is missing or wrong, and nothing was written where the task would go."""
 
 
 class TaskCodeError(DojoError):

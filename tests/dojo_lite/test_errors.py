@@ -38,13 +38,15 @@ def _misuses(task: dojo_lite.Task) -> dict[str, tuple[Callable[[], object], type
         "an unknown agent": (lambda: dojo_lite.make_agent("clever", task), dojo_lite.ConfigError),
         "a NaN position": (lambda: dojo_lite.Leaderboard.from_scores([1.0, 2.0], dojo_lite.Direction.MAXIMIZE)
                            .position(float("nan")), dojo_lite.ConfigError),
+        "an import of no competition": (lambda: dojo_lite.import_mledojo("/no/such/competition", "/no/such/root"),
+                                        dojo_lite.TaskImportError),
     }
 
 
 @pytest.mark.parametrize("case", ["unknown task", "bad variant", "no steps", "bad render mode", "no CPUs",
                                   "bad memory size", "more than the host", "a GPU that is not there",
                                   "a GPU share without memory", "a GPU share of no size", "an unknown agent",
-                                  "a NaN position"])
+                                  "a NaN position", "an import of no competition"])
 def test_misuse_raises_a_dojo_error(toy_task: dojo_lite.Task, case: str) -> None:
     call, kind = _misuses(toy_task)[case]
     with pytest.raises(kind) as raised:
