@@ -674,7 +674,7 @@ def _metric_source(competition: Path, metric: str | os.PathLike[str] | type | No
 def _load_metric(path: Path, name: str | None) -> type[Any]:
     """The metric class in ``path``: ``name``, or the one class defined there with MLE-Dojo's
     ``evaluate`` and ``validate_submission``."""
-    from .compat._mledojo_base import metric_base_modules  # not at the top: compat may import this module
+    from .compat.mledojo._metrics import metric_base_modules  # not at the top: compat may import this module
 
     spec = importlib.util.spec_from_file_location(f"dojo_lite_import_metric_{secrets.token_hex(4)}", path)
     assert spec is not None and spec.loader is not None
@@ -1090,7 +1090,7 @@ from typing import Any
 import pandas as pd
 
 from dojo_lite import SubmissionError
-from dojo_lite.compat._mledojo_base import metric_base_modules
+from dojo_lite.compat.mledojo._metrics import metric_base_modules
 
 METRIC_FILE = Path(__file__).resolve().parent / "competition" / "metric.py"
 METRIC_CLASS = ${CLASS}

@@ -582,7 +582,7 @@ def test_the_metric_may_be_a_class_and_the_data_folder_given(tmp_path: Path) -> 
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # as an imported module is: inspect finds its file there
-    from dojo_lite.compat._mledojo_base import metric_base_modules
+    from dojo_lite.compat.mledojo._metrics import metric_base_modules
     try:
         with metric_base_modules():
             spec.loader.exec_module(module)

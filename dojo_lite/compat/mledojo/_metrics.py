@@ -13,15 +13,18 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import sys
+import threading
 import types
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from .._errors import DojoError
+from ..._errors import DojoError
 
 __all__ = ["CompetitionMetrics", "InvalidSubmissionError", "metric_base_modules"]
 
 _BASE = "mledojo.metrics.base"
+# sys.modules is the process's: two loads at once (graders load in worker threads) take turns
+_SWAP = threading.RLock()
 
 
 class CompetitionMetrics:
@@ -69,10 +72,17 @@ def _real_mledojo() -> bool:
 def metric_base_modules() -> Iterator[None]:
     """Within the block, ``import mledojo.metrics.base`` gives this module, unless MLE-Dojo is
     installed (then its own base classes are used).  Afterwards ``sys.modules`` is as it was: a
-    program that tests whether MLE-Dojo is installed is not misled."""
-    if _real_mledojo():
-        yield
-        return
+    program that tests whether MLE-Dojo is installed is not misled.  One block at a time."""
+    with _SWAP:
+        if _real_mledojo():
+            yield
+        else:
+            with _shims():
+                yield
+
+
+@contextlib.contextmanager
+def _shims() -> Iterator[None]:
     package = types.ModuleType("mledojo")
     metrics = types.ModuleType("mledojo.metrics")
     package.__path__ = []  # packages, so that "import mledojo.metrics.base" walks them
