@@ -5,13 +5,18 @@ competitions")::
 
     task.toml         metric = "custom"; columns from the sample submission; sources hidden
     description.md    the competition's description, as it is
-    prepare.py        full: the competition's public files as they are; micro: fewer rows
-    grade.py          the competition's own grader, handed frames as the competition reads them
+    prepare.py        the recorded parameters, handed to dojo_lite.recipes.ImportedData
+    grade.py          the recorded grader, loaded by dojo_lite.graders (mledojo_grader, mlebench_grader)
     leaderboard.csv   team,score from the competition's leaderboard
     solutions/        simple.py (the sample submission) and reference.py (a prior), for the baseline agent
     source/           the competition's prepared data: public/ and its answers file in private/
     competition/      MLE-Dojo: the metric.py that grade.py loads
     import.toml       where it all came from (paths, digests, date); dojo_lite does not read it
+
+The generated ``prepare.py`` and ``grade.py`` hold only what the import recorded (as Python
+literals) and a call into :mod:`dojo_lite.recipes` or :mod:`dojo_lite.graders`, where the logic
+lives, typed and tested; the solutions are the only code written here, as they run in the jail
+where dojo_lite is not.
 
 Where the data lives: the importer copies the competition's prepared data into ``source/`` of the
 task folder, and ``prepare.py`` reads it only from there, after checking its SHA-256 (written into
@@ -35,7 +40,6 @@ import datetime
 import hashlib
 import importlib
 import importlib.metadata
-import importlib.util
 import inspect
 import io
 import logging
@@ -46,7 +50,7 @@ import secrets
 import shutil
 import stat
 import string
-import sys
+import textwrap
 import tomllib
 import traceback
 import zipfile
@@ -63,6 +67,8 @@ from ._grading import read_submission, score_submission
 from ._metrics import Direction, PredictionKind
 from ._scores import Leaderboard
 from ._task import VARIANTS, Task
+from .graders import checkout_modules, load_metric_module
+from .recipes import tree_digest
 
 __all__ = ["MICRO_ROWS", "MICRO_TEST", "import_mlebench", "import_mledojo"]
 
@@ -140,7 +146,13 @@ def import_mledojo(
         _copy_file(metric_file, folder / "competition" / "metric.py")
         entries = _write_leaderboard(board, folder / "leaderboard.csv", direction, "mledojo")
         (folder / "description.md").write_text(_read_text(description), encoding="utf-8")
-        grade = _render(_MLEDOJO_GRADE, NAME=name, CLASS=loaded.__name__, MODULE=_module_name(final, "metric"),
+        doc = (f"The grader of the MLE-Dojo competition {name}: its metric {loaded.__name__}, from "
+               "competition/metric.py (copied there at import).\n\n"
+               "The metric gets the submission and the answers as MLE-Dojo reads them (pd.read_csv of the "
+               "files): validate_submission(submission, answers) first, then evaluate(answers, submission). "
+               "Its InvalidSubmissionError is the agent's submission_error, with its message; anything else "
+               "it raises is this task's bug (a task_error). dojo_lite.graders.mledojo_grader says how.")
+        grade = _render(_MLEDOJO_GRADE, doc, CLASS=loaded.__name__, MODULE=_module_name(final, "metric"),
                         INTEGERS=list(spec.integer_columns))
         provenance = (f"Imported by dojo-lite's MLE-Dojo importer on {_today()} from the competition at "
                       f"{competition} (data {data}, metric {loaded.__name__} in {metric_file}). " +
@@ -222,7 +234,7 @@ def import_mlebench(
         public, private = folder / "source" / "public", folder / "source" / "prepared-private"
         public.mkdir(parents=True)
         private.mkdir(parents=True)
-        with _checkout_imports(checkout):  # what prepare() imports as it runs comes from there too
+        with checkout_modules(checkout):  # what prepare() imports as it runs comes from there too
             prepare = _function(prepare_module, prepare_function, "the preparer")
             try:
                 prepare(raw=raw_dir, public=public, private=private)
@@ -241,9 +253,17 @@ def import_mlebench(
         spec = _inspect(public / sample_name, folder / "source" / "private" / answers_name)
         entries = _write_leaderboard(board, folder / "leaderboard.csv", direction, "mlebench")
         (folder / "description.md").write_text(_read_text(description), encoding="utf-8")
-        grade = _render(_MLEBENCH_GRADE, NAME=competition_id, CHECKOUT=str(checkout),
-                        GRADE_FN=f"{grade_module}:{grade_function}", GRADER_FILE=str(grader_file),
-                        GRADER_SHA256=_file_digest(grader_file), INTEGERS=list(spec.integer_columns))
+        doc = (f"The grader of the MLE-bench competition {competition_id}: {grade_module}:{grade_function}, "
+               f"from the checkout {checkout}.\n\n"
+               "It is loaded from there (it imports the checkout's helpers, mlebench.*), after checking that "
+               "its file is still the one imported, and gets the submission and the answers as MLE-bench's "
+               "read_csv reads them. Its InvalidSubmissionError is the agent's submission_error, with its "
+               "message; anything else it raises is this task's bug (a task_error). Unlike MLE-bench, the "
+               "score is not rounded to five decimals: the leaderboard's own precision decides ties. "
+               "dojo_lite.graders.mlebench_grader says how.")
+        grade = _render(_MLEBENCH_GRADE, doc, CHECKOUT=str(checkout), GRADE_FN=f"{grade_module}:{grade_function}",
+                        GRADER_FILE=str(grader_file), GRADER_SHA256=_file_digest(grader_file),
+                        INTEGERS=list(spec.integer_columns))
         provenance = (f"Imported by dojo-lite's MLE-bench importer on {_today()} from the competition "
                       f"{competition_id} at {competition} (checkout {checkout}), its data prepared by its "
                       f"prepare() from {raw_path}. leaderboard.csv is its leaderboard.csv ({entries} entries with a "
@@ -336,16 +356,24 @@ def _import(final: Path, inputs: str, sources: list[str], overwrite: bool,
 def _finish(folder: Path, final: Path, written: _Written, inputs: str, sources: list[str]) -> None:
     """The files every imported task has: task.toml, prepare.py, grade.py, solutions, import.toml."""
     spec = written.spec
-    source_digest = _tree_digest(folder / "source")
+    source_digest = tree_digest(folder / "source")
+    kind = {"mledojo": "MLE-Dojo", "mlebench": "MLE-bench"}[written.record["importer"]]
+    doc = (f"Data of the {kind} competition {written.title}, imported by dojo-lite on {_today()} (import.toml "
+           "says from where).\n\n"
+           "full: every file of source/public as it is, and the competition's answers file as "
+           f"private/answers.csv. micro: the same files, smaller ({MICRO_TEST} test ids drawn with the seed and "
+           f"only their rows where a CSV holds test ids, at most {MICRO_ROWS} rows of every other CSV, a file "
+           "that a CSV's cell names only if a kept row names it). dojo_lite.recipes.ImportedData says how.\n\n"
+           "source/ must stay as it was imported: its SHA-256 is checked first (and is part of the data "
+           "cache key, as this file is).")
     (folder / "prepare.py").write_text(_render(
-        _PREPARE, KIND=written.record["importer"], NAME=written.title, DATE=_today(), SHA256=source_digest,
-        ANSWERS=written.answers, SAMPLE=written.sample, ID_COLUMN=spec.id_column, SEED=_SEED,
-        MICRO_TEST=MICRO_TEST, MICRO_ROWS=MICRO_ROWS), encoding="utf-8")
+        _PREPARE, doc, SHA256=source_digest, ANSWERS=written.answers, SAMPLE=written.sample,
+        ID_COLUMN=spec.id_column, SEED=_SEED, MICRO_TEST=MICRO_TEST, MICRO_ROWS=MICRO_ROWS), encoding="utf-8")
     (folder / "grade.py").write_text(written.grade, encoding="utf-8")
     (folder / "solutions").mkdir()
     (folder / "solutions" / "simple.py").write_text(_SIMPLE, encoding="utf-8")
     (folder / "solutions" / "reference.py").write_text(_render(
-        _REFERENCE, COLUMNS=list(spec.prediction_columns), MEANS=[c for c in spec.prediction_columns if
+        _REFERENCE, None, COLUMNS=list(spec.prediction_columns), MEANS=[c for c in spec.prediction_columns if
                                                                    spec.kind is PredictionKind.VALUE and
                                                                    c not in spec.integer_columns]),
         encoding="utf-8")
@@ -674,14 +702,8 @@ def _metric_source(competition: Path, metric: str | os.PathLike[str] | type | No
 def _load_metric(path: Path, name: str | None) -> type[Any]:
     """The metric class in ``path``: ``name``, or the one class defined there with MLE-Dojo's
     ``evaluate`` and ``validate_submission``."""
-    from .compat.mledojo._metrics import metric_base_modules  # not at the top: compat may import this module
-
-    spec = importlib.util.spec_from_file_location(f"dojo_lite_import_metric_{secrets.token_hex(4)}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
     try:
-        with metric_base_modules():
-            spec.loader.exec_module(module)
+        module = load_metric_module(path, f"dojo_lite_import_metric_{secrets.token_hex(4)}")
     except Exception as exc:
         raise TaskImportError(f"{path} does not load:\n{traceback.format_exc()}") from exc
     found = [value for value in vars(module).values() if isinstance(value, type) and
@@ -769,25 +791,6 @@ def _module_file(checkout: Path, module: str, what: str) -> Path:
     raise TaskImportError(f"{what} {module} is not in the checkout {checkout} (no {base}.py)")
 
 
-@contextlib.contextmanager
-def _checkout_imports(checkout: Path) -> Iterator[None]:
-    """Within the block, ``mlebench`` is imported from ``checkout``.  mlebench modules of another
-    checkout, imported before, are put back afterwards (what was loaded from this one keeps its
-    own references); with none before, this checkout's stay, for imports a grader makes later."""
-    ours = [name for name in sys.modules if name == "mlebench" or name.startswith("mlebench.")]
-    saved = {name: sys.modules.pop(name) for name in ours}
-    sys.path.insert(0, str(checkout))
-    importlib.invalidate_caches()
-    try:
-        yield
-    finally:
-        sys.path.remove(str(checkout))
-        if saved:
-            for name in [n for n in sys.modules if n == "mlebench" or n.startswith("mlebench.")]:
-                del sys.modules[name]
-            sys.modules.update(saved)
-
-
 def _function(module: str, name: str, what: str) -> Callable[..., Any]:
     try:
         loaded: ModuleType = importlib.import_module(module)
@@ -840,22 +843,12 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _tree_digest(root: Path) -> str:
-    """SHA-256 over every file under ``root``: its path and its content's SHA-256, in path order.
-    The task's prepare.py computes the same (``source_digest``)."""
-    digest = hashlib.sha256()
-    files = sorted((p for p in root.rglob("*") if p.is_file()), key=lambda p: p.relative_to(root).as_posix())
-    for path in files:
-        digest.update(f"{path.relative_to(root).as_posix()}\0{_file_digest(path)}\n".encode())
-    return digest.hexdigest()
-
-
 def _digest_paths(paths: dict[str, Path | None], what: str) -> str:
     """One digest of the import's inputs (files and folders) and its options ``what``."""
     digest = hashlib.sha256(what.encode())
     for key, path in sorted(paths.items()):
         if path is not None:
-            digest.update(f"{key}\0{_tree_digest(path) if path.is_dir() else _file_digest(path)}\n".encode())
+            digest.update(f"{key}\0{tree_digest(path) if path.is_dir() else _file_digest(path)}\n".encode())
     return digest.hexdigest()
 
 
@@ -889,313 +882,79 @@ def _toml(value: object) -> str:
     return f'"{escaped}"'
 
 
-def _render(template: str, **values: object) -> str:
-    """``template`` with each ``${NAME}`` replaced by the Python literal of ``values[NAME]``."""
-    return string.Template(template).substitute({key: repr(value) for key, value in values.items()})
+def _render(template: str, doc: str | None, **values: object) -> str:
+    """``template`` with ``${DOC}`` replaced by a docstring holding ``doc`` (None: no ``${DOC}``)
+    and each other ``${NAME}`` by the Python literal of ``values[NAME]``."""
+    literals = {key: repr(value) for key, value in values.items()}
+    return string.Template(template).substitute(literals if doc is None else {**literals, "DOC": _docstring(doc)})
+
+
+def _docstring(text: str) -> str:
+    """A docstring holding ``text`` (any text: a competition's name or path may hold quotes,
+    backslashes, control characters), its paragraphs (parted by an empty line) filled to 100 columns."""
+
+    def escaped(c: str) -> str:
+        if c in '\\"':  # '"' too: a '"""' in the text would end the docstring
+            return "\\" + c
+        return c if c == "\n" or c.isprintable() else repr(c)[1:-1]
+
+    paragraphs = [textwrap.fill(p, 100, break_long_words=False, break_on_hyphens=False) for p in text.split("\n\n")]
+    return '"""' + "".join(map(escaped, "\n\n".join(paragraphs))) + '\n"""'
 
 
 # --------------------------------------------------------------------------- generated files
 
-_PREPARE = '''"""Data of the ${KIND} competition ${NAME}, imported by dojo-lite on ${DATE} (import.toml: from where).
+_PREPARE = '''${DOC}
 
-full: every file of source/public as it is (hard links where the file system allows, else copies),
-and the competition's answers file as private/answers.csv.
-micro: the same files, smaller: MICRO_TEST test ids drawn with a fixed seed; every CSV with the id
-column holding test ids (the test set, the sample submission, the answers) keeps only their rows;
-every other CSV at most MICRO_ROWS rows drawn with a fixed seed; any other file that a CSV's cell
-names (by path, file name or stem, as images named by their id) only if a kept row names it, and
-any file that no cell names as it is.  A .csv that does not parse as a table counts as another file.
+from pathlib import Path
 
-source/ must stay as it was imported: its SHA-256 is checked first (and changes the data cache key).
-"""
+from dojo_lite.recipes import ImportedData
 
-from __future__ import annotations
-
-import hashlib
-import os
-import shutil
-from pathlib import Path, PurePosixPath
-
-import numpy as np
-import pandas as pd
-
-SOURCE = Path(__file__).resolve().parent / "source"
-SOURCE_SHA256 = ${SHA256}
-ANSWERS = ${ANSWERS}            # the competition's answers, in source/private
-SAMPLE = ${SAMPLE}              # its sample submission, in source/public
-ID_COLUMN = ${ID_COLUMN}
-SEED = ${SEED}
-MICRO_TEST = ${MICRO_TEST}
-MICRO_ROWS = ${MICRO_ROWS}
-
-
-def source_digest(root: Path) -> str:
-    """SHA-256 over every file under root: its path and its content's SHA-256, in path order."""
-    digest = hashlib.sha256()
-    files = sorted((p for p in root.rglob("*") if p.is_file()), key=lambda p: p.relative_to(root).as_posix())
-    for path in files:
-        content = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                content.update(block)
-        digest.update(f"{path.relative_to(root).as_posix()}\\0{content.hexdigest()}\\n".encode())
-    return digest.hexdigest()
-
-
-def _rng(name: str) -> np.random.Generator:
-    """A generator of its own for each file: one file's draw does not depend on the others."""
-    return np.random.default_rng([SEED, int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")])
-
-
-def _place(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
-
-
-def _read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False)  # cells as text: written back as they were
-
-
-def _write(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False, lineterminator="\\n")
-
-
-def _table(path: Path) -> pd.DataFrame | None:
-    if path.suffix.lower() != ".csv":
-        return None
-    try:
-        return _read(path)
-    except (ValueError, UnicodeDecodeError):  # pandas' parser errors are ValueErrors
-        return None
-
-
-def _names(frame: pd.DataFrame) -> set[str]:
-    """Every cell of frame, with the file name and stem it would have as a path."""
-    names: set[str] = set()
-    for value in pd.unique(frame.to_numpy().ravel()):
-        path = PurePosixPath(str(value))
-        names.update((str(value), path.name, path.stem))
-    names.discard("")
-    return names
-
-
-def _sample_copy(public: Path) -> None:
-    """dojo_lite shows agents public/sample_submission.csv: a copy under that name too."""
-    if SAMPLE != "sample_submission.csv":
-        target = public / "sample_submission.csv"
-        target.unlink(missing_ok=True)  # maybe a hard link into source/: never write through it
-        shutil.copyfile(public / SAMPLE, target)
-
-
-def _micro(public: Path, private: Path, files: list[Path]) -> None:
-    answers = _read(SOURCE / "private" / ANSWERS)
-    ids = answers[ID_COLUMN]
-    picked = np.sort(_rng(ANSWERS).choice(len(ids), size=min(MICRO_TEST, len(ids)), replace=False))
-    keep, every_id = set(ids.iloc[picked]), set(ids)
-    named: set[str] = set()
-    kept: set[str] = set()
-    others = []
-    for path in files:
-        relative = path.relative_to(SOURCE / "public").as_posix()
-        table = _table(path)
-        if table is None:
-            others.append(path)
-            continue
-        if ID_COLUMN in table.columns and table[ID_COLUMN].isin(every_id).any():
-            small = table[table[ID_COLUMN].isin(keep)]
-        else:
-            rows = _rng(relative).choice(len(table), size=min(MICRO_ROWS, len(table)), replace=False)
-            small = table.iloc[np.sort(rows)]
-        named |= _names(table)
-        kept |= _names(small)
-        _write(small, public / relative)
-    for path in others:
-        relative = path.relative_to(SOURCE / "public").as_posix()
-        names = {relative, path.name, path.stem}
-        if names & named and not names & kept:
-            continue  # named only by rows the micro data leaves out
-        _place(path, public / relative)
-    _write(answers[ids.isin(keep)], private / "answers.csv")
-    if set(_read(public / SAMPLE)[ID_COLUMN]) != keep:
-        raise RuntimeError("the micro sample submission does not hold the micro test ids")
-    _sample_copy(public)
+DATA = ImportedData(
+    source=Path(__file__).resolve().parent / "source",
+    sha256=${SHA256},
+    answers=${ANSWERS},  # the competition's answers file, in source/private
+    sample=${SAMPLE},  # its sample submission, in source/public
+    id_column=${ID_COLUMN},
+    seed=${SEED},
+    micro_test=${MICRO_TEST},  # test ids in the micro variant
+    micro_rows=${MICRO_ROWS},  # rows of every other CSV in it
+)
 
 
 def prepare(public: Path, private: Path, variant: str) -> None:
-    found = source_digest(SOURCE)
-    if found != SOURCE_SHA256:
-        raise RuntimeError(f"{SOURCE} changed since the import (SHA-256 {found}, imported {SOURCE_SHA256}): "
-                           "import the competition again")
-    root = SOURCE / "public"
-    files = sorted((p for p in root.rglob("*") if p.is_file()), key=lambda p: p.relative_to(root).as_posix())
-    if variant == "micro":
-        _micro(public, private, files)
-        return
-    if variant != "full":
-        raise ValueError(f"unknown variant {variant!r}")
-    for path in files:
-        _place(path, public / path.relative_to(root))
-    _sample_copy(public)
-    shutil.copyfile(SOURCE / "private" / ANSWERS, private / "answers.csv")
+    DATA.prepare(public, private, variant)
 '''
 
-# Shared by both graders: what the competition's code is handed, and what counts as a refusal.
-_FRAMES = '''
+_MLEDOJO_GRADE = '''${DOC}
 
-def _as_read(frame: pd.DataFrame, integer_columns: Sequence[str] = ()) -> pd.DataFrame:
-    """frame as pandas reads it from a file: through CSV and back.  dojo_lite parsed the numbers
-    of a submission as floats: the columns the sample submission holds as integers are written as
-    integers where every value is whole, as pandas would have read the agent's file."""
-    frame = frame.copy()
-    for column in integer_columns:
-        values = frame[column]
-        if pd.api.types.is_float_dtype(values) and bool(((values % 1 == 0) & (values.abs() < 2**53)).all()):
-            frame[column] = values.astype("int64")
-    return pd.read_csv(io.StringIO(frame.to_csv(index=False)), **READ_OPTIONS)
-
-
-def _refused(exc: BaseException) -> bool:
-    """Whether exc says the submission cannot be graded: an InvalidSubmissionError (MLE-bench's,
-    MLE-Dojo's or dojo_lite's stand-in: matched by name, as each checkout has its own class)."""
-    return any(kind.__name__ == "InvalidSubmissionError" for kind in type(exc).__mro__)
-
-
-def _submission_error(exc: BaseException) -> SubmissionError:
-    message = str(exc).strip() or type(exc).__name__
-    return SubmissionError("invalid_submission", f"the competition's grader refused it: {message}")
-'''
-
-_MLEDOJO_GRADE = '''"""The grader of the MLE-Dojo competition ${NAME}: its metric ${CLASS}, from competition/metric.py
-(copied there at import).
-
-dojo_lite hands grade() the submission and the answers checked and aligned on the id column; the
-metric gets them as MLE-Dojo reads them (pd.read_csv of the files).  As MLE-Dojo does,
-validate_submission(submission, answers) runs first, then evaluate(answers, submission).  An
-InvalidSubmissionError becomes dojo_lite.SubmissionError (the agent sees a submission_error with
-the grader's message); anything else the metric raises is this task's bug (a task_error).
-"""
-
-from __future__ import annotations
-
-import importlib.util
-import io
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
+from dojo_lite.graders import mledojo_grader
 
-from dojo_lite import SubmissionError
-from dojo_lite.compat.mledojo._metrics import metric_base_modules
-
-METRIC_FILE = Path(__file__).resolve().parent / "competition" / "metric.py"
-METRIC_CLASS = ${CLASS}
-INTEGER_COLUMNS = ${INTEGERS}  # prediction columns the sample submission holds as integers
-READ_OPTIONS: dict[str, Any] = {}
-
-
-def _metric_class() -> Any:
-    spec = importlib.util.spec_from_file_location(${MODULE}, METRIC_FILE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    with metric_base_modules():  # "from mledojo.metrics.base import ..." works without MLE-Dojo
-        spec.loader.exec_module(module)
-    return getattr(module, METRIC_CLASS)
-
-
-METRIC = _metric_class()
-''' + _FRAMES + '''
-
-def grade(submission: pd.DataFrame, answers: pd.DataFrame) -> float:
-    submission, answers = _as_read(submission, INTEGER_COLUMNS), _as_read(answers)
-    metric = METRIC()
-    try:
-        metric.validate_submission(submission, answers)
-        score = metric.evaluate(answers, submission)
-    except Exception as exc:
-        if _refused(exc):
-            raise _submission_error(exc) from exc
-        raise
-    return float(score)
+grade = mledojo_grader(
+    metric_file=Path(__file__).resolve().parent / "competition" / "metric.py",
+    class_name=${CLASS},
+    integer_columns=${INTEGERS},  # prediction columns the sample submission holds as integers
+    module_name=${MODULE},
+)
 '''
 
-_MLEBENCH_GRADE = '''"""The grader of the MLE-bench competition ${NAME}: ${GRADE_FN}, from the checkout ${CHECKOUT}.
+_MLEBENCH_GRADE = '''${DOC}
 
-The grader imports helpers of its checkout (mlebench.*): it is loaded from there, after checking
-that its file is still the one imported.  dojo_lite hands grade() the submission and the answers
-checked and aligned on the id column; the grader gets them as MLE-bench reads them (its read_csv:
-pd.read_csv, with float_precision="round_trip" before pandas 3).  Its InvalidSubmissionError becomes
-dojo_lite.SubmissionError (the agent sees a submission_error with the grader's message); anything
-else it raises is this task's bug (a task_error).  Unlike MLE-bench, the score is not rounded to
-five decimals: the leaderboard's own precision decides ties.
-"""
+from dojo_lite.graders import mlebench_grader
 
-from __future__ import annotations
-
-import hashlib
-import importlib
-import io
-import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
-
-import pandas as pd
-
-from dojo_lite import SubmissionError
-
-CHECKOUT = Path(${CHECKOUT})
-GRADE_FN = ${GRADE_FN}
-GRADER_FILE = Path(${GRADER_FILE})
-GRADER_SHA256 = ${GRADER_SHA256}
-INTEGER_COLUMNS = ${INTEGERS}  # prediction columns the sample submission holds as integers
-# MLE-bench's read_csv reads with float_precision="round_trip"; pandas 3 deprecates the option, its
-# default parser reading back exactly what to_csv wrote.
-READ_OPTIONS: dict[str, Any] = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
-
-
-def _mine(name: str) -> bool:
-    return name == "mlebench" or name.startswith("mlebench.")
-
-
-def _grader() -> Any:
-    found = hashlib.sha256(GRADER_FILE.read_bytes()).hexdigest()
-    if found != GRADER_SHA256:
-        raise RuntimeError(f"{GRADER_FILE} changed since the import: import the competition again")
-    module_name, _, function = GRADE_FN.partition(":")
-    # mlebench from this checkout; another checkout's modules, imported before, are put back after.
-    saved = {name: sys.modules.pop(name) for name in [n for n in sys.modules if _mine(n)]}
-    sys.path.insert(0, str(CHECKOUT))
-    try:
-        module = importlib.import_module(module_name)
-    finally:
-        sys.path.remove(str(CHECKOUT))
-        if saved:
-            for name in [n for n in sys.modules if _mine(n)]:
-                del sys.modules[name]
-            sys.modules.update(saved)
-    if Path(module.__file__ or "").resolve() != GRADER_FILE.resolve():
-        raise RuntimeError(f"{module_name} was loaded from {module.__file__}, not {GRADER_FILE}")
-    return getattr(module, function)
-
-
-GRADE = _grader()
-''' + _FRAMES + '''
-
-def grade(submission: pd.DataFrame, answers: pd.DataFrame) -> float:
-    try:
-        score = GRADE(_as_read(submission, INTEGER_COLUMNS), _as_read(answers))
-    except Exception as exc:
-        if _refused(exc):
-            raise _submission_error(exc) from exc
-        raise
-    return float(score)
+grade = mlebench_grader(
+    checkout=${CHECKOUT},
+    grade_fn=${GRADE_FN},
+    grader_file=${GRADER_FILE},
+    # the grader file's SHA-256 at import: a changed grader is refused
+    sha256=${GRADER_SHA256},
+    integer_columns=${INTEGERS},  # prediction columns the sample submission holds as integers
+)
 '''
 
+# The solutions run in the jail, where dojo_lite is not: standalone scripts, the only code here.
 _SIMPLE = '''"""The simplest valid submission: the competition's sample submission, as it is (written by the
 importer)."""
 

@@ -1,18 +1,29 @@
-"""Helpers for tasks' ``prepare.py``: deterministic splits, micro samples, writing files.
+"""Helpers for tasks' ``prepare.py``: deterministic splits, micro samples, writing files, and
+the data of an imported competition (:class:`ImportedData`, what an imported task's ``prepare.py``
+calls).
 
 Everything here is deterministic for a given seed, so a recipe gives the same bytes every time.
+This file is part of every task's data cache key (``Task.fingerprint``): changing what a recipe
+writes re-prepares the tasks' data, as it should.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+import attrs
 import numpy as np
 import pandas as pd
 
+from ._errors import PrepareError
+
 __all__ = [
     "VARIANTS",
+    "ImportedData",
     "check_variant",
     "constant_submission",
     "random_split",
@@ -21,6 +32,7 @@ __all__ = [
     "split_for_variant",
     "time_split",
     "time_split_for_variant",
+    "tree_digest",
     "write_csv",
     "write_image_task_files",
     "write_task_files",
@@ -178,3 +190,163 @@ def write_image_task_files(
         public, private, train.drop(columns=[row_column]), test.drop(columns=[row_column]),
         id_column=id_column, answer_column=answer_column, sample_submission=sample_submission,
     )
+
+
+# --------------------------------------------------------------------------- imported competitions
+
+
+def tree_digest(root: Path) -> str:
+    """The SHA-256 (hex) over every file under ``root``: each file's path relative to ``root`` and
+    its content's SHA-256, in path order (links to files count as files; folders only through the
+    files in them).  Raises OSError when a file cannot be read."""
+    digest = hashlib.sha256()
+    files = sorted((p for p in root.rglob("*") if p.is_file()), key=lambda p: p.relative_to(root).as_posix())
+    for path in files:
+        with open(path, "rb") as handle:
+            content = hashlib.file_digest(handle, "sha256").hexdigest()
+        digest.update(f"{path.relative_to(root).as_posix()}\0{content}\n".encode())
+    return digest.hexdigest()
+
+
+@attrs.frozen(kw_only=True)
+class ImportedData:
+    """The data of a competition imported by ``dojo-lite tasks import``: what the task's generated
+    ``prepare.py`` records (as literals, so that the data cache key follows them) and calls.
+
+    ``source`` is the task's ``source/`` folder as the importer wrote it: ``public/`` (the
+    competition's public files) and ``private/<answers>`` (its answers file); ``sha256`` is its
+    :func:`tree_digest` at import.  ``sample`` is the sample submission's path in ``public/``,
+    ``id_column`` its first column.  ``seed``, ``micro_test`` and ``micro_rows`` shape the micro
+    variant (see :meth:`prepare`).
+    """
+
+    source: Path
+    sha256: str
+    answers: str
+    sample: str
+    id_column: str
+    seed: int
+    micro_test: int
+    micro_rows: int
+
+    def prepare(self, public: Path, private: Path, variant: str) -> None:
+        """Write ``variant`` of the data into ``public`` and ``private`` (both exist, empty).
+
+        ``full``: every file of ``source/public`` as it is (hard links where the file system
+        allows, else copies), and the answers file as ``private/answers.csv``.
+
+        ``micro``: the same files, smaller.  ``micro_test`` ids of the answers are drawn with the
+        seed; every CSV whose id column holds test ids (the test set, the sample submission, the
+        answers) keeps only the drawn ids' rows; every other CSV keeps at most ``micro_rows`` rows
+        drawn with the seed (a generator of its own per file); kept rows stay in their order and
+        their cells are written back as the text they were.  Any other file that a CSV's cell
+        names (by path, file name or stem, as images named by their id are) is kept only if a kept
+        row names it; a file that no cell names is kept as it is.  A ``.csv`` that does not parse
+        as a table counts as another file.
+
+        Both variants also show a sample submission named otherwise (``sampleSubmission.csv``) as
+        ``public/sample_submission.csv``, a copy (never written through a hard link).
+
+        Raises PrepareError when ``source/`` is no longer what was imported (its SHA-256 differs)
+        or the micro sample submission does not hold the micro test ids; ValueError for an unknown
+        ``variant``.
+        """
+        found = tree_digest(self.source)
+        if found != self.sha256:
+            raise PrepareError(f"{self.source} changed since the import (SHA-256 {found}, imported {self.sha256}): "
+                               "import the competition again")
+        root = self.source / "public"
+        files = sorted((p for p in root.rglob("*") if p.is_file()), key=lambda p: p.relative_to(root).as_posix())
+        if variant == "micro":
+            self._micro(public, private, files)
+            return
+        check_variant(variant)
+        for path in files:
+            _place(path, public / path.relative_to(root))
+        self._sample_copy(public)
+        shutil.copyfile(self.source / "private" / self.answers, private / "answers.csv")
+
+    def _rng(self, name: str) -> np.random.Generator:
+        """A generator of its own for each file: one file's draw does not depend on the others."""
+        return np.random.default_rng([self.seed, int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")])
+
+    def _micro(self, public: Path, private: Path, files: list[Path]) -> None:
+        root = self.source / "public"
+        answers = _read_cells(self.source / "private" / self.answers)
+        ids = answers[self.id_column]
+        picked = np.sort(self._rng(self.answers).choice(len(ids), size=min(self.micro_test, len(ids)), replace=False))
+        keep, every_id = set(ids.iloc[picked]), set(ids)
+        named: set[str] = set()
+        kept: set[str] = set()
+        others = []
+        for path in files:
+            relative = path.relative_to(root).as_posix()
+            table = _cell_table(path)
+            if table is None:
+                others.append(path)
+                continue
+            if self.id_column in table.columns and table[self.id_column].isin(every_id).any():
+                small = table[table[self.id_column].isin(keep)]
+            else:
+                rows = self._rng(relative).choice(len(table), size=min(self.micro_rows, len(table)), replace=False)
+                small = table.iloc[np.sort(rows)]
+            named |= _cell_names(table)
+            kept |= _cell_names(small)
+            _write_cells(small, public / relative)
+        for path in others:
+            relative = path.relative_to(root).as_posix()
+            names = {relative, path.name, path.stem}
+            if names & named and not names & kept:
+                continue  # named only by rows the micro data leaves out
+            _place(path, public / relative)
+        _write_cells(answers[ids.isin(keep)], private / "answers.csv")
+        if set(_read_cells(public / self.sample)[self.id_column]) != keep:
+            raise PrepareError("the micro sample submission does not hold the micro test ids")
+        self._sample_copy(public)
+
+    def _sample_copy(self, public: Path) -> None:
+        """dojo_lite shows agents public/sample_submission.csv: a copy under that name too."""
+        if self.sample != "sample_submission.csv":
+            target = public / "sample_submission.csv"
+            target.unlink(missing_ok=True)  # maybe a hard link into source/: never write through it
+            shutil.copyfile(public / self.sample, target)
+
+
+def _place(source: Path, target: Path) -> None:
+    """``source`` at ``target``: a hard link where the file system allows (the full data costs no
+    space), else a copy."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _read_cells(path: Path) -> pd.DataFrame:
+    """A CSV with its cells as text (no NaN, no numbers): written back, they are what they were."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _write_cells(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, lineterminator="\n")
+
+
+def _cell_table(path: Path) -> pd.DataFrame | None:
+    """``path`` read by :func:`_read_cells` when it is a ``.csv`` that parses, else None."""
+    if path.suffix.lower() != ".csv":
+        return None
+    try:
+        return _read_cells(path)
+    except (ValueError, UnicodeDecodeError):  # pandas' parser errors are ValueErrors
+        return None
+
+
+def _cell_names(frame: pd.DataFrame) -> set[str]:
+    """Every cell of ``frame``, with the file name and stem it would have as a path."""
+    names: set[str] = set()
+    for value in pd.unique(frame.to_numpy().ravel()):
+        path = PurePosixPath(str(value))
+        names.update((str(value), path.name, path.stem))
+    names.discard("")
+    return names

@@ -10,6 +10,7 @@ written in the competition's own code.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import importlib.util
 import json
@@ -328,6 +329,33 @@ def test_an_mlebench_competition_becomes_a_task(crop_task: dojo_lite.Task, crop_
     assert "MLE-bench" in task.provenance and str(crop_zip) in task.provenance
     assert not list(task.path.rglob(".raw")), "the extracted download is not kept"
     assert sorted(p.name for p in (task.path / "source" / "private").iterdir()) == ["test.csv"]
+
+
+def test_the_generated_files_hold_only_parameters_and_a_call(gem_task: dojo_lite.Task,
+                                                            crop_task: dojo_lite.Task) -> None:
+    """The logic lives in dojo_lite.recipes and dojo_lite.graders (linted, typed, tested), not in
+    the files the importer writes: those record the competition's parameters as literals."""
+    for task in (gem_task, crop_task):
+        for name in ("prepare.py", "grade.py"):
+            tree = ast.parse((task.path / name).read_text(), name)
+            assert ast.get_docstring(tree), f"{task.id}/{name} says where the competition came from"
+            modules = {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
+            assert modules <= {"pathlib", "dojo_lite.recipes", "dojo_lite.graders"}, modules
+            logic = [type(node).__name__ for node in ast.walk(tree) if isinstance(node, (
+                ast.For, ast.While, ast.If, ast.IfExp, ast.Try, ast.With, ast.ClassDef, ast.Lambda,
+                ast.comprehension, ast.Import))]
+            assert logic == [], f"{task.id}/{name}"
+            functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+            assert [len(f.body) for f in functions] == ([1] if name == "prepare.py" else [])
+    assert "integer_columns=['yield_b']" in (crop_task.path / "grade.py").read_text()
+
+
+def test_a_generated_docstring_holds_any_text() -> None:
+    from dojo_lite._importers import _docstring
+
+    text = 'a """quoted""" name \\ with \x00, \u2028 and \u00fc"'
+    assert ast.literal_eval(_docstring(text)) == text + "\n"
+    assert ast.literal_eval(_docstring("x " * 80)).count("\n") == 2, "filled to 100 columns"
 
 
 def test_both_variants_are_deterministic_and_full_is_the_competitions_data(

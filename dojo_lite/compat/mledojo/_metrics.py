@@ -13,18 +13,16 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import sys
-import threading
 import types
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from ..._errors import DojoError
+from ...graders import MODULES_LOCK
 
 __all__ = ["CompetitionMetrics", "InvalidSubmissionError", "metric_base_modules"]
 
 _BASE = "mledojo.metrics.base"
-# sys.modules is the process's: two loads at once (graders load in worker threads) take turns
-_SWAP = threading.RLock()
 
 
 class CompetitionMetrics:
@@ -72,8 +70,10 @@ def _real_mledojo() -> bool:
 def metric_base_modules() -> Iterator[None]:
     """Within the block, ``import mledojo.metrics.base`` gives this module, unless MLE-Dojo is
     installed (then its own base classes are used).  Afterwards ``sys.modules`` is as it was: a
-    program that tests whether MLE-Dojo is installed is not misled.  One block at a time."""
-    with _SWAP:
+    program that tests whether MLE-Dojo is installed is not misled.  One block at a time, and none
+    while another swap of modules runs (``dojo_lite.graders.MODULES_LOCK``: sys.modules is the
+    process's, and graders load in worker threads)."""
+    with MODULES_LOCK:
         if _real_mledojo():
             yield
         else:
