@@ -57,8 +57,12 @@ from ._importers import import_mledojo as import_mledojo
 from ._metrics import Direction as Direction
 from ._metrics import PredictionKind as PredictionKind
 from ._observation import Action as Action
+from ._observation import ActionSpace as ActionSpace
+from ._observation import JsonDict as JsonDict
 from ._observation import Observation as Observation
+from ._observation import ObservationSpace as ObservationSpace
 from ._observation import Status as Status
+from ._observation import UnicodeText as UnicodeText
 from ._registry import gym_id as gym_id
 from ._registry import make as make
 from ._registry import register_tasks as register_tasks
@@ -85,6 +89,7 @@ __all__ = [
     "FROM_TASK",
     "SOLUTION_FILE",
     "Action",
+    "ActionSpace",
     "Agent",
     "Backend",
     "Budget",
@@ -104,9 +109,11 @@ __all__ = [
     "GpuNeed",
     "Grade",
     "GradingSpec",
+    "JsonDict",
     "Leaderboard",
     "Medal",
     "Observation",
+    "ObservationSpace",
     "PoolBackend",
     "Precision",
     "PredictionKind",
@@ -131,6 +138,7 @@ __all__ = [
     "Thresholds",
     "Trajectory",
     "TrajectoryWriter",
+    "UnicodeText",
     "UsageError",
     "__version__",
     "agent_note",

@@ -1,4 +1,5 @@
-"""The five actions: parsing an action, and one handler per action.
+"""The five actions: one handler per action (``parse_action``, which the action space shares,
+lives with the spaces in ``_observation``).
 
 A handler gets the :class:`Stage` (what a step may use: the task, the backend, the judge, the
 episode) and the parsed action, and returns the observation and the grade (None when nothing
@@ -8,7 +9,6 @@ was graded).  Agent mistakes are observations; only the env's own failures raise
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from . import _feedback
 from ._backend import DATA_INSIDE, Backend
 from ._episode import Episode
 from ._judge import Judge
-from ._observation import ACTIONS, INFO_TOPICS, Action, Observation, Status, clip_text
+from ._observation import INFO_TOPICS, Action, Observation, Status, clip_text, parse_action
 from ._scores import Grade
 from ._task import Task
 
@@ -42,26 +42,6 @@ class Stage:
     episode: Episode
     workdir: Path  # the episode's work dir, on the host
     topics: dict[str, tuple[str, dict[str, Any]]]  # the env's cache of the info topics that never change
-
-
-def parse_action(action: Any) -> tuple[dict[str, Any] | None, str]:
-    """The action as a dict, or None and what is wrong with it."""
-    if isinstance(action, (str, bytes)):
-        try:
-            action = json.loads(action)
-        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, huge ints, deep nesting
-            return None, f"the action is not valid JSON ({clip_text(str(exc), 300)})"
-    if not isinstance(action, dict):
-        return None, f"an action must be a dict or a JSON object, got {type(action).__name__}"
-    name = action.get("action")
-    if name not in ACTIONS:
-        return None, f"unknown action {name!r}; the actions are {', '.join(ACTIONS)}"
-    if name in (Action.VALIDATE_CODE, Action.EXECUTE_CODE) and not isinstance(action.get("code"), str):
-        return None, f"{name} needs a 'code' string holding a Python script"
-    topic = action.get("topic", "all")
-    if name == Action.REQUEST_INFO and topic not in (*INFO_TOPICS, "all"):
-        return None, f"unknown topic {topic!r}; the topics are {', '.join(INFO_TOPICS)} (or all)"
-    return action, ""
 
 
 # ------------------------------------------------------------------ request_info

@@ -38,7 +38,7 @@ _log = logging.getLogger("dojo_lite")
 T = TypeVar("T")
 
 
-class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
+class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any] | str]):
     """A Kaggle-style task as a Gymnasium environment.
 
     ``reset(seed=None, options=None) -> (obs, info)`` starts an episode: a fresh work dir and
@@ -63,7 +63,10 @@ class DojoEnv(gymnasium.Env[dict[str, Any], dict[str, Any]]):
     always False (an agent may always try to do better); ``truncated`` becomes True on the step
     that spends the step or wall-clock budget, and later steps answer ``budget_exhausted``.
     ``info`` holds the step's ``score``, ``position_score``, ``medal``, the episode's ``best_*``,
-    ``steps_left`` and ``seconds_left``.
+    ``steps_left`` and ``seconds_left``.  The spaces are an :class:`ObservationSpace` and an
+    :class:`ActionSpace` (whose ``contains`` is True for the well-formed actions), so
+    ``gymnasium.make_vec`` (sync or async: each env then has a sandbox pool of its own) and
+    Gymnasium's wrappers work as with any env.
 
     Code runs in the work dir with the data under ``./input/`` and must write
     ``./submission.csv``.  ``areset``/``astep``/``aclose`` are the async twins; use one style

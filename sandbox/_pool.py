@@ -9,6 +9,7 @@ import functools
 import json
 import logging
 import math
+import multiprocessing.util
 import os
 import re
 import secrets
@@ -703,9 +704,18 @@ def staged_runtime(runtime: Runtime) -> Placement:
     with _staging:
         if runtime not in _staged:
             folder = _owned_dir(RUNTIME_STAGE)
-            atexit.register(remove_tree, folder)
+            # atexit for this process; multiprocessing's finalizers for a forked worker, which
+            # ends with os._exit; either way only the process that staged it removes it
+            atexit.register(_remove_own, folder, os.getpid())
+            multiprocessing.util.Finalize(None, _remove_own, args=(folder, os.getpid()), exitpriority=0)
             _staged[runtime] = stage_runtime(runtime.placement, folder / "runtime")
         return _staged[runtime]
+
+
+def _remove_own(folder: Path, owner: int) -> None:
+    """Remove ``folder`` if this process is ``owner`` (a forked child inherits the hooks)."""
+    if os.getpid() == owner:
+        remove_tree(folder)
 
 
 def _detached_workdirs() -> bool:

@@ -5,9 +5,11 @@ test_containment.py."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +82,27 @@ def test_staging_across_file_systems_warns_and_binds_the_host_path(tmp_path: Pat
     finally:
         remove_tree(stage)
     assert "its host path shows inside the jail" in caplog.text
+
+
+def _stage_in_a_fresh_child(queue: Any) -> None:
+    from sandbox import _pool
+    _pool._staged.clear()  # as in a worker forked before its parent staged anything
+    place = _pool.staged_runtime(Runtime())
+    queue.put(place.binds[0][0])
+
+
+def test_a_forked_worker_removes_what_it_staged_and_only_that() -> None:
+    """A multiprocessing worker ends with os._exit (no atexit): its staged runtime goes with it all
+    the same, and the hooks it inherited from its parent leave the parent's staged runtime alone."""
+    from sandbox._pool import staged_runtime
+
+    ours = Path(staged_runtime(Runtime()).binds[0][0])
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_stage_in_a_fresh_child, args=(queue,))
+    child.start()
+    theirs = Path(queue.get(timeout=120))
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert theirs != ours and not theirs.exists(), "the worker's staged runtime outlived it"
+    assert ours.exists(), "the worker removed its parent's staged runtime"
