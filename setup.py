@@ -83,7 +83,8 @@ class PlatformWheel(bdist_wheel):
 TASK_PACKAGES = _task_packages()
 
 setup(
-    packages=["sandbox", "dojo_lite", "dojo_lite.compat", "dojo_lite.compat.mledojo", *TASK_PACKAGES],
+    packages=["sandbox", "dojo_lite", "dojo_lite.compat", "dojo_lite.compat.mledojo", "dojo_lite.ray",
+              "dojo_lite.integrations", *TASK_PACKAGES],
     package_data={package: TASK_DATA for package in TASK_PACKAGES},
     distclass=BinaryDistribution,
     cmdclass={"build_py": BuildPyWithNsjail, "bdist_wheel": PlatformWheel},

@@ -40,6 +40,7 @@ from ._episode import position_reward as position_reward
 from ._errors import ConfigError as ConfigError
 from ._errors import DojoError as DojoError
 from ._errors import EnvClosed as EnvClosed
+from ._errors import NodeLost as NodeLost
 from ._errors import PrepareError as PrepareError
 from ._errors import RewardError as RewardError
 from ._errors import SandboxUnavailable as SandboxUnavailable
@@ -112,6 +113,7 @@ __all__ = [
     "JsonDict",
     "Leaderboard",
     "Medal",
+    "NodeLost",
     "Observation",
     "ObservationSpace",
     "PoolBackend",

@@ -13,7 +13,7 @@
                                              download as a task folder under ROOT (default: the first
                                              root of $DOJO_LITE_TASKS, else ./dojo-lite-tasks)
     dojo-lite run TASK [--agent AGENT] [--json] [--seed N] [--max-steps N] [--trajectory-dir DIR]
-                   [--episodes N [--cpus N] [--memory SIZE]] [--no-jail] [--no-disk-quota]
+                   [--episodes N [--cpus N] [--memory SIZE] [--ray ADDRESS]] [--no-jail] [--no-disk-quota]
                    [--base-url URL] [--api-key-env VAR]
     dojo-lite export TRAJECTORY... [--format chat] [-o OUT.jsonl]
                                              trajectories as chat conversations (JSON lines) for SFT
@@ -185,12 +185,24 @@ def _print_result(result: EpisodeResult, as_json: bool) -> None:
     print(json.dumps(line, default=str))
 
 
+def _scheduler(args: argparse.Namespace) -> Any:
+    """A local :class:`Scheduler`, or with ``--ray ADDRESS`` a ``dojo_lite.ray.RayScheduler`` on
+    that cluster (``--cpus``/``--memory`` then budget each node; the agents run here)."""
+    options: dict[str, Any] = {"cpus": args.cpus, "memory": args.memory, "task_path": args.task_path,
+                               "trajectory_dir": args.trajectory_dir, "pool_options": _pool_options(args)}
+    if getattr(args, "ray", None) is None:
+        return Scheduler(**options)
+    try:
+        from .ray import RayScheduler
+    except ImportError as exc:
+        raise ConfigError(f"--ray needs Ray: pip install 'dojo-lite[ray]' ({exc})") from exc
+    return RayScheduler(args.ray, **options)
+
+
 async def _run_many(args: argparse.Namespace) -> tuple[list[EpisodeResult], dict[str, Any]]:
-    """``--episodes N``: N episodes at once under a scheduler, with a live view."""
+    """``--episodes N``: N episodes at once under a scheduler (or across a Ray cluster), with a live view."""
     task = find_task(args.task, args.task_path)
-    async with _chat(args) as chat, Scheduler(cpus=args.cpus, memory=args.memory, task_path=args.task_path,
-                                              trajectory_dir=args.trajectory_dir,
-                                              pool_options=_pool_options(args)) as sched:
+    async with _chat(args) as chat, _scheduler(args) as sched:
         agents = [make_agent(args.agent, task, chat=chat) for _ in range(args.episodes)]
         async with BatchProgress(sys.stderr, sched, args.episodes):
             jobs = [sched.run_episode(task, agent, seed=args.seed + i, max_steps=args.max_steps)
@@ -217,7 +229,7 @@ def _print_batch(results: list[EpisodeResult], stats: dict[str, Any], task: str,
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    if args.episodes > 1:
+    if args.episodes > 1 or getattr(args, "ray", None) is not None:
         results, stats = asyncio.run(_run_many(args))
         _print_batch(results, stats, args.task, args.json)
         return 0 if all(r.best_score is not None for r in results) else 1
@@ -295,6 +307,9 @@ def _parser() -> argparse.ArgumentParser:
             run.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
                              help="the environment variable that holds openai:MODEL's API key "
                                   "(default OPENAI_API_KEY)")
+            run.add_argument("--ray", default=None, metavar="ADDRESS",
+                             help="run the episodes across a Ray cluster (auto, or HOST:PORT; needs the ray "
+                                  "extra): each on the least-loaded node, the agents here")
         run.add_argument("--json", action="store_true",
                          help="end stdout with one JSON line (full precision); progress stays on stderr")
         run.add_argument("--seed", type=int, default=0)

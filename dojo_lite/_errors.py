@@ -11,6 +11,8 @@ below are about how the library was set up or called, or about a task's own code
     ├── UsageError               a method called where it cannot work, e.g. ``step()``
     │                            inside a running event loop (also RuntimeError)
     ├── EnvClosed                the environment (or its scheduler) was closed
+    │   └── NodeLost             the Ray node that held the episode was lost (dojo_lite.ray):
+    │                            the episode cannot move; start a new one
     ├── TaskNotFound             no task with that id on the search path (also LookupError)
     ├── TaskFormatError          a task folder that breaks the format (also ValueError)
     ├── PrepareError             a task's prepare.py failed or wrote the wrong files
@@ -52,6 +54,12 @@ class UsageError(DojoError, RuntimeError):
 
 class EnvClosed(DojoError):
     """The environment (or the scheduler it ran on) was closed; open a new one."""
+
+
+class NodeLost(EnvClosed):
+    """The Ray node that held an episode (its work dir and warm sandbox) was lost mid-episode
+    (``dojo_lite.ray``): that episode cannot move to another node, start a new one; episodes on
+    other nodes go on, and new ones are placed on the nodes still alive."""
 
 
 class TaskNotFound(DojoError, LookupError):
