@@ -31,6 +31,7 @@ from gymnasium.vector.utils import (
 )
 from gymnasium.wrappers import RecordEpisodeStatistics, TimeLimit
 from gymnasium.wrappers.vector import RecordEpisodeStatistics as VectorRecordEpisodeStatistics
+from shared_memory_writer import post_and_wait
 
 import dojo_lite
 from dojo_lite import ActionSpace, JsonDict, ObservationSpace, UnicodeText
@@ -209,12 +210,6 @@ def test_differing_spaces_batch_and_compare(name: str) -> None:
     assert batch_differing_spaces([ObservationSpace(), ObservationSpace()]) == batch_space(ObservationSpace(), 2)
 
 
-def _post_and_wait(shared: Any, space: gymnasium.Space[Any], values: list[Any], done: Any) -> None:
-    for index, value in enumerate(values):
-        write_to_shared_memory(space, index, value, shared)
-    done.wait(60)  # alive until the reader has read: a worker outlives its last write too
-
-
 @pytest.mark.parametrize("context", ["fork", "spawn"])
 def test_shared_memory_carries_any_size_between_processes(context: str) -> None:
     ctx = multiprocessing.get_context(context)
@@ -226,7 +221,7 @@ def test_shared_memory_carries_any_size_between_processes(context: str) -> None:
            "data": {"rows": [{"i": i, "text": "x" * 50} for i in range(20_000)]}}  # far past a pipe's buffer
     small = space.sample()
     done = ctx.Event()
-    writer = ctx.Process(target=_post_and_wait, args=(shared, space, [small, big], done))
+    writer = ctx.Process(target=post_and_wait, args=(shared, space, [small, big], done))
     writer.start()
     try:
         deadline = time.monotonic() + 60
