@@ -84,6 +84,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from toy_task import EXACT, write_toy_task
 
 import dojo_lite
 import sandbox
@@ -94,52 +95,6 @@ TASKS = {
     "tabular/bench-pd-lgb": ("numpy", "pandas", "lightgbm"),
     "tabular/bench-pd-sk-lgb": ("numpy", "pandas", "sklearn", "lightgbm"),
 }
-TEST_ROWS = 40
-TASK_TOML = """
-id = "{id}"
-title = "Benchmark: add two numbers"
-domain = "tabular"
-version = 1
-preload = {preload}
-
-[grading]
-metric = "rmse"
-direction = "minimize"
-id_column = "id"
-prediction_columns = ["y"]
-prediction_kind = "value"
-answer_column = "y"
-
-[budget]
-steps = 1000
-seconds = 36000
-
-[limits]
-timeout = 60
-memory = "1G"
-cpus = 1
-
-[validate]
-timeout = 20
-
-[leaderboard]
-provenance = "hand-made for the benchmark"
-"""
-PREPARE = f'''
-import pandas as pd
-
-def prepare(public, private, variant):
-    n = {TEST_ROWS} if variant == "full" else 10
-    train = pd.DataFrame({{"id": range(100), "x1": range(100), "x2": [i % 7 for i in range(100)]}})
-    train["y"] = train.x1 + train.x2
-    test = pd.DataFrame({{"id": range(1000, 1000 + n), "x1": range(n), "x2": [3] * n}})
-    train.to_csv(public / "train.csv", index=False)
-    test.to_csv(public / "test.csv", index=False)
-    pd.DataFrame({{"id": test.id, "y": 0.0}}).to_csv(public / "sample_submission.csv", index=False)
-    pd.DataFrame({{"id": test.id, "y": test.x1 + test.x2}}).to_csv(private / "answers.csv", index=False)
-'''
-LEADERBOARD = "team,score\nexact,0\nclose,0.5\nokay,1.5\nfar,10\n"
-EXACT = "id,y\n" + "".join(f"{1000 + i},{i + 3}\n" for i in range(TEST_ROWS))
 SNIPPETS = {
     "trivial": f"open('submission.csv', 'w').write({EXACT!r})\n",
     "pandas": (
@@ -360,17 +315,7 @@ async def measured(path: str, snippet: str, episodes: int, period_s: float) -> A
 def make_workload(base: Path) -> Workload:
     """Write the four tasks under ``base/tasks`` and prepare their data in ``base/cache``."""
     root, cache = base / "tasks", base / "cache"
-    for task_id, preload in TASKS.items():
-        folder = root / task_id
-        folder.mkdir(parents=True)
-        (folder / "task.toml").write_text(TASK_TOML.format(id=task_id, preload=json.dumps(list(preload))))
-        (folder / "prepare.py").write_text(PREPARE)
-        (folder / "description.md").write_text("# Benchmark\nPredict y = x1 + x2 for each row of test.csv.\n")
-        (folder / "leaderboard.csv").write_text(LEADERBOARD)
-    tasks = [dojo_lite.find_task(task_id, [root]) for task_id in TASKS]
-    for task in tasks:
-        task.prepare("full", cache)
-        task.prepare("micro", cache)
+    tasks = [write_toy_task(root, task_id, preload=preload, cache=cache) for task_id, preload in TASKS.items()]
     return Workload(root, cache, tasks)
 
 

@@ -60,57 +60,12 @@ from typing import Any
 import psutil
 import ray
 from ray.cluster_utils import Cluster
+from toy_task import EXACT, write_toy_task
 
 import dojo_lite
 from dojo_lite.ray import RayScheduler
 
 TASK_ID = "tabular/bench-ray"
-TEST_ROWS = 40
-TASK_TOML = f"""
-id = "{TASK_ID}"
-title = "Benchmark: add two numbers"
-domain = "tabular"
-version = 1
-preload = ["numpy", "pandas"]
-
-[grading]
-metric = "rmse"
-direction = "minimize"
-id_column = "id"
-prediction_columns = ["y"]
-prediction_kind = "value"
-answer_column = "y"
-
-[budget]
-steps = 100000
-seconds = 36000
-
-[limits]
-timeout = 60
-memory = "1G"
-cpus = 1
-
-[validate]
-timeout = 20
-
-[leaderboard]
-provenance = "hand-made for the benchmark"
-"""
-PREPARE = f'''
-import pandas as pd
-
-def prepare(public, private, variant):
-    n = {TEST_ROWS} if variant == "full" else 10
-    train = pd.DataFrame({{"id": range(100), "x1": range(100), "x2": [i % 7 for i in range(100)]}})
-    train["y"] = train.x1 + train.x2
-    test = pd.DataFrame({{"id": range(1000, 1000 + n), "x1": range(n), "x2": [3] * n}})
-    train.to_csv(public / "train.csv", index=False)
-    test.to_csv(public / "test.csv", index=False)
-    pd.DataFrame({{"id": test.id, "y": 0.0}}).to_csv(public / "sample_submission.csv", index=False)
-    pd.DataFrame({{"id": test.id, "y": test.x1 + test.x2}}).to_csv(private / "answers.csv", index=False)
-'''
-LEADERBOARD = "team,score\nexact,0\nclose,0.5\nokay,1.5\nfar,10\n"
-EXACT = "id,y\n" + "".join(f"{1000 + i},{i + 3}\n" for i in range(TEST_ROWS))
 TRIVIAL = {"action": "execute_code", "code": f"open('submission.csv', 'w').write({EXACT!r})\n"}
 HISTORY = {"action": "get_history"}
 CPUS = 2  # the budget of every configuration, in all
@@ -167,15 +122,7 @@ def progress(message: str) -> None:
 def make_task(base: Path) -> tuple[Path, Path]:
     """Write the task under ``base/tasks`` and prepare its data in ``base/cache``."""
     root, cache = base / "tasks", base / "cache"
-    folder = root / TASK_ID
-    folder.mkdir(parents=True)
-    (folder / "task.toml").write_text(TASK_TOML)
-    (folder / "prepare.py").write_text(PREPARE)
-    (folder / "description.md").write_text("# Benchmark\nPredict y = x1 + x2 for each row of test.csv.\n")
-    (folder / "leaderboard.csv").write_text(LEADERBOARD)
-    task = dojo_lite.find_task(TASK_ID, [root])
-    task.prepare("full", cache)
-    task.prepare("micro", cache)
+    write_toy_task(root, TASK_ID, steps=100000, cache=cache)
     return root, cache
 
 
