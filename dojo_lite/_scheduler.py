@@ -372,6 +372,11 @@ class Scheduler:
 
     # ------------------------------------------------------------ visibility
 
+    def samples(self) -> tuple[list[float], list[float]]:
+        """Every run's queue wait and run time so far (seconds, copies): the samples behind the
+        percentiles of :meth:`stats`, for merging them across schedulers (``dojo_lite.ray``)."""
+        return list(self._meter.waits), list(self._meter.runs)
+
     def stats(self) -> SchedulerStats:
         """Queue length, wait and run times, overhead, and utilisation per resource so far."""
         meter, admission = self._meter, self.admission

@@ -191,9 +191,8 @@ class NodeActor:
         """This node's scheduler statistics, and its waits and run times (seconds, every run so
         far), from which the router merges percentiles across nodes."""
         sched = self._sched()
-        # The samples the scheduler's own percentiles come from; Scheduler keeps them in its meter.
-        meter = sched._meter
-        return sched.stats(), list(meter.waits), list(meter.runs)
+        waits, runs = sched.samples()
+        return sched.stats(), waits, runs
 
     async def close(self) -> None:
         """Close every env (ending their episodes), then the scheduler and its pools; idempotent."""
