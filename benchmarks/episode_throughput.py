@@ -84,6 +84,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from measures import host_busy_s, percentile, progress
 from toy_task import EXACT, write_toy_task
 
 import dojo_lite
@@ -181,17 +182,6 @@ class Workload:
 # ------------------------------------------------------------------ statistics
 
 
-def percentile(samples: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile (0..100), linear between order statistics; None for no samples."""
-    if not samples:
-        return None
-    ordered = sorted(samples)
-    pos = (len(ordered) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
 def slope(points: dict[int, float]) -> float:
     """The least-squares slope of ``y`` over ``x``."""
     xs, ys = list(points), list(points.values())
@@ -233,12 +223,6 @@ def jail_cpu_s(pool: sandbox.Pool) -> float:
             if config in proc.cmdline():
                 return sum(cpu_s(child) for child in proc.children())
     return 0.0
-
-
-def host_busy_s() -> float:
-    """Busy CPU seconds of the whole host (all CPUs), time stolen by the hypervisor included."""
-    times = psutil.cpu_times()
-    return sum(getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq", "steal"))
 
 
 def pss(proc: psutil.Process) -> int:
@@ -707,10 +691,6 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     episodes = tuple(dict.fromkeys(args.episodes))
     return Config(episodes=episodes, executions=args.executions, baseline_executions=args.baseline_executions,
                   idle=(0, *episodes), sample_ms=args.sample_ms, out=args.out)
-
-
-def progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def plan(config: Config, workload: Workload) -> Iterator[tuple[str, Callable[[], Coroutine[Any, Any, Measurement]]]]:

@@ -57,8 +57,8 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import psutil
 import ray
+from measures import host_busy_s, percentile, progress
 from ray.cluster_utils import Cluster
 from toy_task import EXACT, write_toy_task
 
@@ -93,27 +93,6 @@ class Results:
     rates: dict[str, list[float]] = dataclasses.field(default_factory=dict)  # config -> steps/s per round
     busy: dict[str, list[float]] = dataclasses.field(default_factory=dict)   # config -> host busy share per round
     stats: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-
-
-def percentile(samples: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile (0..100), linear between order statistics; None for no samples."""
-    if not samples:
-        return None
-    ordered = sorted(samples)
-    pos = (len(ordered) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-def host_busy_s() -> float:
-    """Busy CPU seconds of the whole host (all CPUs), time stolen by the hypervisor included."""
-    times = psutil.cpu_times()
-    return sum(getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq", "steal"))
-
-
-def progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # ------------------------------------------------------------------ the workload
