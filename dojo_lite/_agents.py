@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -132,6 +132,14 @@ class EpisodeResult:
     truncated: bool
     trajectory: str | None
 
+    @classmethod
+    def of(cls, task: str, episode_id: str | None, history: Sequence[dict[str, Any]], info: dict[str, Any],
+           truncated: bool, trajectory: str | None) -> EpisodeResult:
+        """The result of an episode that ended with ``info`` (its last step's, or its reset's)."""
+        return cls(task=task, episode_id=episode_id or "", steps=len(history), history=tuple(history),
+                   best_score=info.get("best_score"), best_position_score=info.get("best_position_score"),
+                   medal=info.get("best_medal") or "none", truncated=truncated, trajectory=trajectory)
+
     def to_dict(self) -> dict[str, Any]:
         data = attrs.asdict(self)
         data["history"] = list(self.history)
@@ -145,14 +153,19 @@ def _is_async(agent: Agent) -> bool:
 StepHook = Callable[[dict[str, Any], float, dict[str, Any]], None]
 
 
-async def run_episode(env: DojoEnv, agent: Agent, *, seed: int | None = None,
-                      on_step: StepHook | None = None, sync_in_thread: bool = False) -> EpisodeResult:
-    """Reset ``env`` and let ``agent`` act until it returns None or the budget is spent.
+class SteppedEnv(Protocol):
+    """What :func:`play` drives: a DojoEnv, or an env whose steps run elsewhere (``dojo_lite.ray``)."""
 
-    ``on_step(obs, reward, info)`` is called after each step (for progress displays).  With
-    ``sync_in_thread``, a synchronous agent (say, one that calls an LLM over HTTP) is called in a
-    worker thread so that it does not block the event loop; the built-in scripted agents never are.
-    """
+    async def areset(self, *, seed: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]: ...
+
+    async def astep(self, action: Any, *, note: dict[str, Any] | None = None,
+                    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]: ...
+
+
+async def play(env: SteppedEnv, agent: Agent, *, seed: int | None = None, on_step: StepHook | None = None,
+               sync_in_thread: bool = False) -> tuple[dict[str, Any], bool]:
+    """The loop of :func:`run_episode`: reset ``env``, then let ``agent`` act until it returns
+    None or the budget is spent.  Returns the last ``info`` and whether the budget truncated."""
     obs, info = await env.areset(seed=seed)
     truncated = False
     threaded = sync_in_thread and not isinstance(agent, ScriptedAgent) and not _is_async(agent)
@@ -165,9 +178,18 @@ async def run_episode(env: DojoEnv, agent: Agent, *, seed: int | None = None,
         obs, reward, _, truncated, info = await env.astep(action, note=agent_note(agent))
         if on_step is not None:
             on_step(obs, reward, info)
+    return info, truncated
+
+
+async def run_episode(env: DojoEnv, agent: Agent, *, seed: int | None = None,
+                      on_step: StepHook | None = None, sync_in_thread: bool = False) -> EpisodeResult:
+    """Reset ``env`` and let ``agent`` act until it returns None or the budget is spent.
+
+    ``on_step(obs, reward, info)`` is called after each step (for progress displays).  With
+    ``sync_in_thread``, a synchronous agent (say, one that calls an LLM over HTTP) is called in a
+    worker thread so that it does not block the event loop; the built-in scripted agents never are.
+    """
+    info, truncated = await play(env, agent, seed=seed, on_step=on_step, sync_in_thread=sync_in_thread)
     trajectory = env.trajectory_path
-    return EpisodeResult(
-        task=env.task.id, episode_id=env.episode_id or "", steps=len(env.history), history=tuple(env.history),
-        best_score=info.get("best_score"), best_position_score=info.get("best_position_score"),
-        medal=info.get("best_medal") or "none", truncated=truncated,
-        trajectory=str(trajectory) if trajectory else None)
+    return EpisodeResult.of(env.task.id, env.episode_id, env.history, info, truncated,
+                            str(trajectory) if trajectory else None)

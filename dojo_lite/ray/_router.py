@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import itertools
 import json
 import logging
 import statistics
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -21,11 +20,11 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 import sandbox
 
 from .._admission import GpuNeed
-from .._agents import Agent, EpisodeResult, ScriptedAgent, agent_note
+from .._agents import Agent, EpisodeResult, play
 from .._errors import ConfigError, EnvClosed, NodeLost, UsageError, translated
 from .._nursery import Nursery, shielded
 from .._observation import ActionSpace, ObservationSpace
-from .._scheduler import SchedulerStats
+from .._scheduler import SchedulerStats, _percentile
 from .._task import Task, builtin_root, find_task
 from ._node import FORWARDED, EnvSpec, NodeActor, NodeInfo, NodeOptions, encode_action, result_from_json
 
@@ -68,13 +67,11 @@ class RaySchedulerStats(SchedulerStats):
     episodes_lost: int
 
 
-def _percentile(values: Sequence[float], q: int) -> float | None:
-    # as the local scheduler computes it, so one node's numbers read the same both ways
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+def _as_text(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with its paths (``cache``, ``trajectory_dir``) as text: what a node gets must
+    unpickle there, and a path names the same place on every node."""
+    return {**options, **{name: str(options[name]) for name in ("cache", "trajectory_dir")
+                          if options.get(name) is not None}}
 
 
 @attrs.define(eq=False)
@@ -104,22 +101,24 @@ class _Node:
         as itself), or :class:`NodeLost` if the node is gone.  Cancelling the caller cancels the
         call on the node (an async actor's coroutine is cancelled there)."""
         ref = self._submit(method, *args)
-        try:
-            return await ref
-        except asyncio.CancelledError:
-            ray.cancel(ref)
-            raise
-        except Exception as exc:
-            error = self._translated(exc)
-            if error is exc:
+        with self._translating():
+            try:
+                return await ref
+            except asyncio.CancelledError:
+                ray.cancel(ref)
                 raise
-            raise error  # noqa: B904  (its __cause__ is set: Ray's error, unwrapped)
 
     def call_sync(self, method: str, *args: Any) -> Any:
         """:meth:`call`, blocking (for the sync twins: never on a running event loop)."""
         ref = self._submit(method, *args)
-        try:
+        with self._translating():
             return ray.get(ref)
+
+    @contextlib.contextmanager
+    def _translating(self) -> Iterator[None]:
+        """Within the block, an exception is raised as :meth:`_translated` makes it."""
+        try:
+            yield
         except Exception as exc:
             error = self._translated(exc)
             if error is exc:
@@ -285,10 +284,6 @@ class RayEnv(gymnasium.Env[dict[str, Any], Any]):
         return obs, float(reward), bool(terminated), bool(truncated), info
 
 
-def _is_async(agent: Agent) -> bool:
-    return inspect.iscoroutinefunction(agent) or inspect.iscoroutinefunction(type(agent).__call__)
-
-
 class RayScheduler:
     """A :class:`~dojo_lite.Scheduler`'s API over a Ray cluster: one node actor per node owns
     that node's scheduler, jails and warm pools; episodes are placed on the least-loaded node
@@ -336,12 +331,7 @@ class RayScheduler:
         self.start_timeout_s = start_timeout_s
         self.max_concurrency = max_concurrency
         self.task_path = tuple(str(p) for p in scheduler_options.get("task_path", ()))
-        scheduler_options["task_path"] = self.task_path
-        if scheduler_options.get("cache") is not None:
-            scheduler_options["cache"] = str(scheduler_options["cache"])
-        if scheduler_options.get("trajectory_dir") is not None:
-            scheduler_options["trajectory_dir"] = str(scheduler_options["trajectory_dir"])
-        self._scheduler_options = scheduler_options
+        self._scheduler_options = _as_text({**scheduler_options, "task_path": self.task_path})
         self._nodes: list[_Node] = []
         self._keys = itertools.count()
         self._nursery = Nursery("the Ray scheduler")
@@ -486,10 +476,7 @@ class RayScheduler:
         root = task.path.parent.parent
         # The node finds the task by id: in the folder it came from (same path there), else on its own path.
         task_path = (*extra, *(() if root == builtin_root() else (str(root),)))
-        for name in ("cache", "trajectory_dir"):
-            if kwargs.get(name) is not None:
-                kwargs[name] = str(kwargs[name])
-        return task, EnvSpec(task.id, task_path, gpu, kwargs)
+        return task, EnvSpec(task.id, task_path, gpu, _as_text(kwargs))
 
     # ------------------------------------------------------------ episodes
 
@@ -523,23 +510,12 @@ class RayScheduler:
                     env_kwargs: dict[str, Any]) -> EpisodeResult:
         env = self.env(task, **env_kwargs)
         try:
-            obs, info = await env.areset(seed=seed)
-            truncated = False
-            threaded = not isinstance(agent, ScriptedAgent) and not _is_async(agent)
-            while not truncated:
-                action = await asyncio.to_thread(agent, obs, info) if threaded else agent(obs, info)
-                if inspect.isawaitable(action):
-                    action = await action
-                if action is None:
-                    break
-                obs, _, _, truncated, info = await env.astep(action, note=agent_note(agent))
+            # a sync agent in a worker thread: the loop serves the other episodes meanwhile
+            info, truncated = await play(env, agent, seed=seed, sync_in_thread=True)
             history = await env.ahistory()
         finally:
             await shielded(env.aclose())
-        return EpisodeResult(
-            task=env.task.id, episode_id=env.episode_id or "", steps=len(history), history=tuple(history),
-            best_score=info.get("best_score"), best_position_score=info.get("best_position_score"),
-            medal=info.get("best_medal") or "none", truncated=truncated, trajectory=env.trajectory_path)
+        return EpisodeResult.of(env.task.id, env.episode_id, history, info, truncated, env.trajectory_path)
 
     async def _on_node(self, task: str | Task, agent: Agent, seed: int | None,
                        env_kwargs: dict[str, Any]) -> EpisodeResult:
