@@ -149,8 +149,6 @@ class RuntimeConfig:
         known = {field.name for field in attrs.fields(cls)}
         if wrong := sorted(set(data) - known):
             raise ConfigError(f"{where}: unknown options {wrong}; the runtime takes {sorted(known)}")
-        if isinstance(data.get("pool_options"), Mapping):
-            data["pool_options"] = dict(data["pool_options"])
         try:
             return cls(**data)
         except TypeError as exc:
@@ -196,10 +194,12 @@ class Session:
     :meth:`DojoRuntime.open_session` or :meth:`DojoRuntime.aopen_session`).
 
     ``prompt`` is the system prompt every integration gives the model (the task's overview and
-    the actions), ``first_turn`` the user turn that opens the conversation.  :meth:`step` (from
-    a thread) and :meth:`astep` (from a coroutine on any loop) run one action, a dict such as
-    ``{"action": "execute_code", "code": ...}`` (or its JSON text), and return a
-    :class:`StepOutcome`; steps of one session run one at a time.  ``reward`` is the episode's
+    the actions); the user turn that opens the conversation is ``FIRST_TURN``.  :meth:`step`
+    (from a thread) and :meth:`astep` (from a coroutine on any loop) run one action, a dict such
+    as ``{"action": "execute_code", "code": ...}`` (or its JSON text), and return a
+    :class:`StepOutcome`; steps of one session run one at a time.  :meth:`answer` and
+    :meth:`aanswer` run what a model wrote, read by :func:`read_reply` or :func:`read_tool_call`,
+    and give what the model reads back.  ``reward`` is the episode's
     reward so far (:data:`REWARDS`), ``truncated`` whether its budget is spent.  :meth:`close`
     and :meth:`aclose` end the episode (idempotent; the runtime closes what is left open).
     Misuse (a step after close) raises :class:`~dojo_lite.EnvClosed`.
@@ -207,16 +207,17 @@ class Session:
 
     runtime: DojoRuntime
     env: DojoEnv = attrs.field(repr=False)
-    task_id: str
     prompt: str = attrs.field(repr=False)
-    first_obs: dict[str, Any] = attrs.field(repr=False)
     info: dict[str, Any] = attrs.field(repr=False)
-    first_turn: str = FIRST_TURN
     steps: int = 0
     truncated: bool = False
     last_execution_reward: float = 0.0
     closed: bool = False
     _lock: asyncio.Lock = attrs.field(factory=asyncio.Lock, repr=False)
+
+    @property
+    def task_id(self) -> str:
+        return self.env.task.id
 
     @property
     def episode_id(self) -> str:
@@ -247,6 +248,23 @@ class Session:
         """Run ``action`` from a coroutine on any event loop."""
         return await self.runtime.acall(self._step(action), name=f"a step of {self.task_id}")
 
+    def answer(self, action: dict[str, Any] | None, problem: str | None, raw: Any) -> tuple[StepOutcome, str]:
+        """Run what a model wrote: ``action`` and ``problem`` as :func:`read_reply` or
+        :func:`read_tool_call` read it, ``raw`` what it wrote (run as it is when ``action`` is
+        None: the env answers and counts the malformed action).  Returns the outcome and what the
+        model reads of it: :func:`invalid_outcome_text` when there was a problem, else the
+        outcome's text.  Blocks this thread, as :meth:`step`."""
+        return self._answered(self.step(action if action is not None else raw), problem)
+
+    async def aanswer(self, action: dict[str, Any] | None, problem: str | None, raw: Any,
+                      ) -> tuple[StepOutcome, str]:
+        """:meth:`answer`, from a coroutine on any event loop."""
+        return self._answered(await self.astep(action if action is not None else raw), problem)
+
+    @staticmethod
+    def _answered(outcome: StepOutcome, problem: str | None) -> tuple[StepOutcome, str]:
+        return outcome, invalid_outcome_text(problem, outcome) if problem else outcome.text
+
     def close(self) -> None:
         """End the episode (its work dir is removed, its trajectory closed); idempotent, and a
         no-op once the runtime is closing (which closes every episode itself)."""
@@ -268,7 +286,7 @@ class Session:
                 raise EnvClosed(f"this episode of {self.task_id} was closed")
             obs, reward, _, truncated, info = await self.env.astep(action)
             self.steps += 1
-            self.info, self.truncated = info, self.truncated or truncated
+            self.info, self.truncated = info, truncated  # once spent, every later step is truncated too
             if obs["action"] == Action.EXECUTE_CODE.value and obs["status"] == Status.OK.value:
                 self.last_execution_reward = float(info.get("position_score") or 0.0)
             return StepOutcome(obs, reward, truncated, info, observation_message(obs, info))
@@ -517,7 +535,7 @@ class DojoRuntime:
         except BaseException:
             await shielded(env.aclose())
             raise
-        session = Session(self, env, found.id, system_prompt(str(obs.get("feedback", ""))), obs, info)
+        session = Session(self, env, system_prompt(str(obs.get("feedback", ""))), info)
         self._sessions.add(session)
         self._opened += 1
         return session
@@ -637,5 +655,5 @@ def messages_with_prompt(session: Session, prompt: Sequence[Mapping[str, Any]] |
     of ``prompt`` (a dataset row's messages; its own system messages give way), or the first
     turn when it has none."""
     turns = [dict(m) for m in prompt or () if m.get("role") != "system" and m.get("content")]
-    first = [{"role": "user", "content": session.first_turn}]
+    first = [{"role": "user", "content": FIRST_TURN}]
     return [{"role": "system", "content": session.prompt}, *(turns or first)]

@@ -35,7 +35,6 @@ from ._runtime import (
     RuntimeConfig,
     Session,
     default_runtime,
-    invalid_outcome_text,
     messages_with_prompt,
     read_reply,
     task_and_seed,
@@ -109,8 +108,7 @@ class DojoTextEnv(BaseTextEnv):  # type: ignore[misc]
         if parsed is None and problem is None:  # no action at all: the model is done
             return BaseTextEnvStepOutput(observations=[], reward=session.reward, done=True,
                                          metadata={"status": "stopped", "info": session.info})
-        outcome = session.step(parsed if parsed is not None else action)
-        text = outcome.text if problem is None else invalid_outcome_text(problem, outcome)
+        outcome, text = session.answer(parsed, problem, action)
         done = outcome.truncated or self.turns >= self.max_turns
         return BaseTextEnvStepOutput(observations=[] if done else [{"role": "user", "content": text}],
                                      reward=session.reward if done else 0.0, done=done,

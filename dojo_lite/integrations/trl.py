@@ -33,7 +33,7 @@ from typing import Any, Literal, TypeVar
 
 import attrs
 
-from .._chat import ACTION_TOOLS
+from .._chat import ACTION_TOOLS, FIRST_TURN
 from .._errors import ConfigError, UsageError
 from ._runtime import DojoRuntime, RuntimeConfig, Session, default_runtime, require, task_and_seed
 
@@ -83,7 +83,7 @@ class DojoTRLEnvironment:
         self._close()
         runtime = self._runtime if self._runtime is not None else default_runtime()
         self._session = runtime.open_session(task, seed=seed)
-        return f"{self._session.prompt}\n\n{self._session.first_turn}"
+        return f"{self._session.prompt}\n\n{FIRST_TURN}"
 
     @_tool_doc("request_info", "The answer, after the step's status, its scores and the budget left.",
                topic="which part: overview, data, submission, metric, limits, or all (the default)")

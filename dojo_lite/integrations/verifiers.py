@@ -39,7 +39,7 @@ from typing import Any
 
 from pydantic import Field
 
-from .._chat import ACTION_TOOLS
+from .._chat import ACTION_TOOLS, FIRST_TURN
 from .._errors import ConfigError
 from .._task import find_task
 from ._runtime import (
@@ -47,7 +47,6 @@ from ._runtime import (
     RuntimeConfig,
     Session,
     default_runtime,
-    invalid_outcome_text,
     read_reply,
     read_tool_call,
 )
@@ -201,7 +200,7 @@ class DojoVerifiersEnv(vf.Env[DojoEnvConfig]):  # type: ignore[misc]
         session = await _runtime(self.taskset.config).aopen_session(data.dojo_task, seed=data.seed)
         try:
             async with agents.agent.interaction(task.with_data(system_prompt=session.prompt)) as interaction:
-                segment = await interaction.turn(session.first_turn)
+                segment = await interaction.turn(FIRST_TURN)
                 while not segment.terminated:
                     replies = [m for m in segment.messages if isinstance(m, AssistantMessage)]
                     answer = await _answer(session, replies[-1] if replies else None)
@@ -220,17 +219,15 @@ async def _answer(session: Session, reply: Any) -> list[Any] | None:
         return None
     if reply.tool_calls:
         first, *rest = reply.tool_calls
-        action, problem = read_tool_call(first.name, first.arguments)
-        outcome = await session.astep(action if action is not None
-                                      else {"action": first.name, "arguments": first.arguments})
-        text = outcome.text if not problem else invalid_outcome_text(problem, outcome)
+        _, text = await session.aanswer(*read_tool_call(first.name, first.arguments),
+                                        {"action": first.name, "arguments": first.arguments})
         return [ToolMessage(tool_call_id=first.id, name=first.name, content=text),
                 *(ToolMessage(tool_call_id=call.id, name=call.name, content=_NOT_RUN) for call in rest)]
     action, reason = read_reply(reply.content or "")
     if action is None and reason is None:
         return None
-    outcome = await session.astep(action if action is not None else reply.content)
-    return [UserMessage(content=outcome.text if reason is None else invalid_outcome_text(reason, outcome))]
+    _, text = await session.aanswer(action, reason, reply.content)
+    return [UserMessage(content=text)]
 
 
 def load_environment(tasks: str | Sequence[str], *, seeds: Sequence[int | None] = (None,),

@@ -42,7 +42,6 @@ from ._runtime import (
     RuntimeConfig,
     Session,
     default_runtime,
-    invalid_outcome_text,
     messages_with_prompt,
     read_tool_call,
     task_and_seed,
@@ -129,9 +128,7 @@ class DojoTool(BaseTool):  # type: ignore[misc]
         and counted."""
         action, problem = read_tool_call(self.action, parameters)
         raw = {**parameters} if isinstance(parameters, Mapping) else {"arguments": parameters}
-        outcome = await self.session(instance_id).astep(action if action is not None
-                                                        else {**raw, "action": self.action})
-        text = outcome.text if not problem else invalid_outcome_text(problem, outcome)
+        outcome, text = await self.session(instance_id).aanswer(action, problem, {**raw, "action": self.action})
         return ToolResponse(text=text), outcome.reward, {"step": outcome.info.get("step", 0)}
 
     async def calc_reward(self, instance_id: str, **kwargs: Any) -> float:
