@@ -13,9 +13,10 @@ user message.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._actions import parse_action
@@ -78,9 +79,13 @@ def chat_example(path: str | os.PathLike[str], *,
     """The trajectory at ``path`` as ``{"messages": [...], "tools": [...]}`` (see the module's
     docstring); the task's description comes from ``task_path`` and the built-in tasks.  Raises
     :class:`ConfigError` when the file is missing, unreadable or not a trajectory."""
+    return _example(path, lambda task_id: _overview(task_id, task_path))
+
+
+def _example(path: str | os.PathLike[str], overview: Callable[[str], str]) -> dict[str, Any]:
     trajectory = _read(path)
     messages: list[Message] = [
-        {"role": "system", "content": system_prompt(_overview(trajectory.header["task"], task_path))},
+        {"role": "system", "content": system_prompt(overview(trajectory.header["task"]))},
         {"role": "user", "content": FIRST_TURN}]
     for number, step in enumerate(trajectory.steps, 1):
         messages += _step_messages(step, f"{os.fspath(path)}: step {number}")
@@ -91,4 +96,6 @@ def export_chat(paths: Sequence[str | os.PathLike[str]], *,
                 task_path: Sequence[str | os.PathLike[str]] = ()) -> list[str]:
     """One JSON line (without its newline) per trajectory of ``paths``, in order; every file is
     read before any line is returned, so a bad one (:class:`ConfigError`) leaves no partial output."""
-    return [json.dumps(chat_example(path, task_path=task_path)) for path in paths]
+    # each task is found and its description read once, whatever the number of its trajectories
+    overview = functools.cache(lambda task_id: _overview(task_id, task_path))
+    return [json.dumps(_example(path, overview)) for path in paths]

@@ -67,7 +67,7 @@ from ._grading import read_submission, score_submission
 from ._metrics import Direction, PredictionKind
 from ._scores import Leaderboard
 from ._task import VARIANTS, Task
-from .graders import checkout_modules, load_metric_module
+from .graders import checkout_modules, is_metric_class, load_metric_module
 from .recipes import tree_digest
 
 __all__ = ["MICRO_ROWS", "MICRO_TEST", "import_mlebench", "import_mledojo"]
@@ -452,10 +452,23 @@ def _name(task_id: str | None, competition: str) -> str:
         if not _ID.match(name) or "/" in name:
             raise TaskImportError(f"task id {task_id!r}: want DOMAIN/NAME or NAME, NAME in [a-z0-9._-]")
         return name
-    name = re.sub(r"[^a-z0-9._-]+", "-", competition.lower()).strip("-._")
+    name = slug(competition)
     if not _ID.match(name):
         raise TaskImportError(f"cannot make a task name of {competition!r}: give task_id (--id DOMAIN/NAME)")
     return name
+
+
+def slug(name: str) -> str:
+    """``name`` lower-cased, every run of other characters than [a-z0-9._-] a ``-``, stripped of
+    ``-._`` at its ends (maybe empty): a task name, where the result is one."""
+    return re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-._")
+
+
+def known_domain(name: str) -> str | None:
+    """The dojo_lite domain that ``name`` spells (MLE-Dojo's categories too: ``"CV"`` is
+    ``vision``), or None when it names none."""
+    domain = _domain(name)
+    return domain if domain in _DOMAINS else None
 
 
 def _guess_domain(names: Iterable[str]) -> str:
@@ -706,9 +719,8 @@ def _load_metric(path: Path, name: str | None) -> type[Any]:
         module = load_metric_module(path, f"dojo_lite_import_metric_{secrets.token_hex(4)}")
     except Exception as exc:
         raise TaskImportError(f"{path} does not load:\n{traceback.format_exc()}") from exc
-    found = [value for value in vars(module).values() if isinstance(value, type) and
-             value.__module__ == module.__name__ and value.__name__ != "CompetitionMetrics" and
-             all(callable(getattr(value, m, None)) for m in ("evaluate", "validate_submission"))]
+    found = [value for value in vars(module).values() if is_metric_class(value) and
+             value.__module__ == module.__name__ and value.__name__ != "CompetitionMetrics"]
     chosen = [value for value in found if name is None or value.__name__ == name]
     if len(chosen) != 1:
         names = ", ".join(value.__name__ for value in found) or "none"
@@ -836,11 +848,8 @@ def _read_text(path: Path | None) -> str:
 
 
 def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _digest_paths(paths: dict[str, Path | None], what: str) -> str:

@@ -34,7 +34,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeGuard
 
 import pandas as pd
 
@@ -46,6 +46,7 @@ __all__ = [
     "CustomGrader",
     "as_read",
     "checkout_modules",
+    "is_metric_class",
     "is_refusal",
     "load_metric_module",
     "mlebench_grader",
@@ -104,6 +105,13 @@ def _refusals_translated() -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------- MLE-Dojo
+
+
+def is_metric_class(value: object) -> TypeGuard[type[Any]]:
+    """Whether ``value`` is an MLE-Dojo metric class: a class with ``evaluate`` and
+    ``validate_submission`` (a ``CompetitionMetrics`` subclass, MLE-Dojo's or dojo_lite's, has both)."""
+    return isinstance(value, type) and all(callable(getattr(value, m, None))
+                                           for m in ("evaluate", "validate_submission"))
 
 
 def load_metric_module(metric_file: str | os.PathLike[str], module_name: str) -> ModuleType:

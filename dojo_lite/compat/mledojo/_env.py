@@ -26,7 +26,7 @@ from ..._errors import ConfigError, DojoError, SubmissionError, TaskNotFound
 from ..._feedback import data_text
 from ..._grading import MAX_SUBMISSION_BYTES, SUBMISSION, _read_bytes
 from ..._metrics import Direction
-from ..._observation import clip_text
+from ..._observation import INFO_TOPICS, clip_text
 from ..._scores import Grade
 from ..._task import Task
 from ._errors import CompetitionNotFoundError
@@ -41,9 +41,9 @@ INFO_TYPES: dict[str, str] = {
     # MLE-Dojo's info types -> the DojoEnv topic the step asks for (recorded, budgeted)
     "overview": "overview", "sample_submission": "submission", "data_structure": "data",
     "data_path": "data", "output_path": "submission", "name": "overview", "metadata": "metric",
-    # and dojo_lite's own topics, so that every topic a DojoEnv knows is an info type here too
-    "data": "data", "submission": "submission", "metric": "metric", "limits": "limits",
 }
+# and dojo_lite's own topics, so that every topic a DojoEnv knows is an info type here too
+INFO_TYPES |= {topic: topic for topic in INFO_TOPICS if topic not in INFO_TYPES}
 DATA_PATH = "./input"  # what request_info answers for data_path: where agent code finds the data
 OUTPUT_PATH = "."      # ... and for output_path: where it writes submission.csv (its work dir)
 WHERE = ("Where your code runs: in a sandbox, in a work directory of its own (its current directory), not "
@@ -279,6 +279,7 @@ class KaggleEnvironment:
         self.output_dir = Path(output_dir).resolve()
         self.history_dir = self.output_dir / "env_history"
         self.history_file = self.history_dir / "history.json"
+        self._next_copy: dict[str, int] = {}  # <prefix><suffix> -> the next n of _save_text
         try:
             self.history_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -500,17 +501,21 @@ class KaggleEnvironment:
             _log.warning("dojo_lite: cannot write %s: %s", self.history_file, exc)
 
     def _save_text(self, prefix: str, suffix: str, text: str | bytes) -> None:
-        """Keep a copy as ``output_dir/<prefix>_<n><suffix>``, n counting on from the copies there."""
+        """Keep a copy as ``output_dir/<prefix>_<n><suffix>``, n counting on from the copies there
+        (counted once per prefix; a name taken meanwhile, say by another env, is skipped)."""
         data = text.encode() if isinstance(text, str) else text
-        n = len(list(self.output_dir.glob(f"{prefix}_*{suffix}"))) + 1
+        key = prefix + suffix
+        if key not in self._next_copy:
+            self._next_copy[key] = len(list(self.output_dir.glob(f"{prefix}_*{suffix}"))) + 1
         try:
             while True:
+                n, self._next_copy[key] = self._next_copy[key], self._next_copy[key] + 1
                 try:
                     with open(self.output_dir / f"{prefix}_{n}{suffix}", "xb") as handle:
                         handle.write(data)
                     return
                 except FileExistsError:
-                    n += 1
+                    pass
         except OSError as exc:
             _log.warning("dojo_lite: cannot keep a copy in %s: %s", self.output_dir, exc)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,24 +12,21 @@ from typing import Any
 import attrs
 
 from ..._errors import ConfigError
-from ..._importers import import_mledojo
+from ..._importers import import_mledojo, known_domain, slug
 from ..._metrics import Direction
 from ..._task import Task, cache_root, find_task, list_tasks
+from ...graders import is_metric_class
 from ._errors import (
     CompetitionAlreadyExistsError,
     CompetitionDataError,
     CompetitionNotFoundError,
     MetricError,
 )
-from ._metrics import CompetitionMetrics
 
 __all__ = ["CompInfo", "Competition", "CompetitionRegistry"]
 
 
 _CATEGORIES = {"tabular": "Tabular", "vision": "Vision", "nlp": "NLP", "timeseries": "Time Series"}
-_DOMAINS = {"tabular": "tabular", "vision": "vision", "cv": "vision", "computer vision": "vision",
-            "image": "vision", "nlp": "nlp", "text": "nlp", "time series": "timeseries",
-            "timeseries": "timeseries", "time-series": "timeseries"}
 
 
 def _lower(value: str) -> str:
@@ -116,9 +112,7 @@ def _check_metric_class(metric_class: Any) -> type[Any]:
     MLE-Dojo's two methods (a metric written against MLE-Dojo's own base class); else MetricError."""
     if metric_class is None:
         raise MetricError("Metric class not provided", "a competition needs a CompetitionMetrics subclass")
-    if not isinstance(metric_class, type) or not (
-            issubclass(metric_class, CompetitionMetrics)
-            or all(callable(getattr(metric_class, m, None)) for m in ("evaluate", "validate_submission"))):
+    if not is_metric_class(metric_class):
         raise MetricError("Invalid metric class",
                           f"{metric_class!r} is not a CompetitionMetrics subclass (with evaluate and "
                           "validate_submission)")
@@ -127,8 +121,7 @@ def _check_metric_class(metric_class: Any) -> type[Any]:
 
 def _task_name(name: str) -> str:
     """A dojo_lite task name for an MLE-Dojo competition name (lower case, [a-z0-9._-])."""
-    slug = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-._")
-    return slug or "competition"
+    return slug(name) or "competition"
 
 
 class CompetitionRegistry:
@@ -229,7 +222,7 @@ class CompetitionRegistry:
         # they changed (overwrite): registering again in a later process costs a digest, not a copy.
         root = self.tasks_root / hashlib.sha256(str(folder).encode()).hexdigest()[:12]
         return import_mledojo(folder, root, data_dir=folder, metric=metric, task_id=_task_name(name),
-                              domain=_DOMAINS.get(info.category.strip().lower()), overwrite=True)
+                              domain=known_domain(info.category), overwrite=True)
 
     def register_task(self, name: str, task: str | Task, *, task_path: Sequence[str | os.PathLike[str]] = (),
                       comp_info: CompInfo | None = None) -> Competition:
