@@ -54,12 +54,12 @@ def _owner_alive(name: str) -> bool:
     folder = pool_root() / name
     try:
         pid = int((folder / "owner").read_text().split()[0])
-    except FileNotFoundError:
+    except (FileNotFoundError, ValueError, IndexError):  # none yet, or one no controller wrote whole
         try:
             return time.time() - folder.stat().st_mtime < _YOUNG_S
         except OSError:
             return False
-    except (OSError, ValueError, IndexError):
+    except OSError:
         return False
     return pid == os.getpid() or psutil.pid_exists(pid)
 

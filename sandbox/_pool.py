@@ -682,7 +682,9 @@ def _owned_dir(name: str) -> Path:
     ``owner`` holds the controller's pid and ``name``, for the sweep of a dead controller's leftovers."""
     path = Path(tempfile.mkdtemp(prefix="", dir=pool_root(create=True)))
     path.chmod(0o711)
-    (path / "owner").write_text(f"{os.getpid()}\n{name}\n")
+    # written aside, then renamed: another controller's sweep never reads it half written
+    (path / "owner.new").write_text(f"{os.getpid()}\n{name}\n")
+    (path / "owner.new").rename(path / "owner")
     return path
 
 

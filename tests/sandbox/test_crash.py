@@ -6,13 +6,15 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import psutil
 import pytest
 
-from sandbox._cleanup import remove_stale
+from sandbox import remove_tree
+from sandbox._cleanup import pool_root, remove_stale
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTROLLER = """
@@ -77,3 +79,23 @@ def test_killing_the_controller_kills_the_jail_and_the_next_start_sweeps(tmp_pat
     assert not pool_dir.exists()
     for cgroup in cgroups:
         assert not cgroup.exists()
+
+
+@pytest.mark.parametrize("owner", ["", "12"], ids=["empty", "garbled"])
+def test_the_sweep_spares_a_young_pool_whose_owner_file_is_not_whole_and_removes_an_old_one(owner: str) -> None:
+    """Another controller's sweep may read a pool's ``owner`` file while it is being written (seen
+    when Ray node actors on one host started pools at once: each swept the others' live pools).
+    A young pool dir with an unreadable owner file is still starting; an old one is a dead one's."""
+    young = Path(tempfile.mkdtemp(prefix="", dir=pool_root(create=True)))
+    old = Path(tempfile.mkdtemp(prefix="", dir=pool_root()))
+    try:
+        for folder in (young, old):
+            (folder / "owner").write_text("" if owner == "" else f"{owner}x\n")  # no pid to read
+        long_ago = time.time() - 3600
+        os.utime(old, (long_ago, long_ago))
+        removed = remove_stale(force=True)
+        assert young.exists() and str(young) not in removed, "a starting pool was swept"
+        assert not old.exists() and str(old) in removed, "an old pool with no readable owner was kept"
+    finally:
+        remove_tree(young)
+        remove_tree(old)
