@@ -62,7 +62,10 @@ class Metric:
     - ``non_negative``: why predictions must be >= 0, completing "<name> ..." (rmsle: "takes
       log(1 + prediction)"), or None when negative values are fine;
     - ``ratings``: its labels are numeric ratings, compared as numbers (``"2.0"`` is rating 2, and
-      text that is not a number is an error), not as label strings.
+      text that is not a number is an error), not as label strings;
+    - ``small``: the same score as ``fn``, bit for bit, without sklearn's checks of its input (a
+      millisecond, more than the metric itself on a small submission), or None where ``fn`` is
+      cheap already or has no such twin here. Grading uses it for small inputs.
     """
 
     name: str
@@ -72,10 +75,33 @@ class Metric:
     multiclass: bool = False
     non_negative: str | None = None
     ratings: bool = False
+    small: MetricFn | None = None
 
 
 def _accuracy(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
     return float(skm.accuracy_score(y_true, y_pred))
+
+
+def _accuracy_small(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
+    """The share of equal labels, averaged by numpy as sklearn does."""
+    if np.shape(y_true) != np.shape(y_pred) or np.ndim(y_true) != 1:
+        return _accuracy(y_true, y_pred)  # sklearn says what is wrong
+    return float(np.average(np.asarray(y_true) == np.asarray(y_pred)))
+
+
+def _finite_or(fn: MetricFn, small: Callable[[NDArray[np.float64], NDArray[np.float64]], float]) -> MetricFn:
+    """``small`` on two finite 1-D float arrays of one length; ``fn``, whose sklearn checks say what
+    is wrong, on anything else."""
+    def metric(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
+        truth, pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+        if truth.shape != pred.shape or truth.ndim != 1 or not (np.isfinite(truth).all() and np.isfinite(pred).all()):
+            return fn(y_true, y_pred)
+        return small(truth, pred)
+    return metric
+
+
+def _root_mean_square(errors: NDArray[np.float64]) -> float:
+    return float(np.sqrt(np.mean(errors ** 2)))
 
 
 def _roc_auc(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
@@ -111,6 +137,11 @@ def _rmse(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
 
 
 def _rmsle(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
+    return float(skm.root_mean_squared_log_error(y_true, _logs_defined(y_true, y_pred)))
+
+
+def _logs_defined(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> NDArray[np.float64]:
+    """The predictions as floats, once answers and predictions are known to be >= 0."""
     pred = np.asarray(y_pred, dtype=float)
     if np.any(np.asarray(y_true, dtype=float) < 0):
         raise TaskFormatError("rmsle needs non-negative answers")
@@ -121,7 +152,7 @@ def _rmsle(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
             f"rmsle takes log(1 + prediction): predictions must be >= 0, found {len(negative)} negative "
             f"(e.g. {pred[negative[0]]!r}); clip them to 0",
         )
-    return float(skm.root_mean_squared_log_error(y_true, pred))
+    return pred
 
 
 def _mae(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
@@ -142,6 +173,22 @@ def _smape(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
 def _macro_f1(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
     # zero_division=0 is sklearn's default value, without the warning.
     return float(skm.f1_score(y_true, y_pred, average="macro", zero_division=0))
+
+
+def _macro_f1_small(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
+    """The mean, over the labels that occur (in sorted order, as sklearn takes them), of each
+    label's F1: ``2 TP / (true + predicted)``; no label has a zero denominator."""
+    if np.shape(y_true) != np.shape(y_pred) or np.ndim(y_true) != 1 or not len(y_true):
+        return _macro_f1(y_true, y_pred)  # sklearn says what is wrong
+    try:
+        _, codes = np.unique(np.concatenate([y_true, y_pred]), return_inverse=True)
+    except TypeError:  # labels of mixed types: sklearn's error
+        return _macro_f1(y_true, y_pred)
+    truth, pred = codes[: len(y_true)], codes[len(y_true):]
+    count = int(codes.max()) + 1
+    hits = np.bincount(truth[truth == pred], minlength=count).astype(float)
+    occurrences = np.bincount(truth, minlength=count).astype(float) + np.bincount(pred, minlength=count)
+    return float(np.average(2.0 * hits / occurrences))
 
 
 def _qwk(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
@@ -173,6 +220,12 @@ def _qwk(y_true: NDArray[np.generic], y_pred: NDArray[np.generic]) -> float:
     return float(skm.cohen_kappa_score(truth.astype(int), pred.astype(int), labels=ratings, weights="quadratic"))
 
 
+_rmse_small = _finite_or(_rmse, lambda truth, pred: _root_mean_square(truth - pred))
+_mae_small = _finite_or(_mae, lambda truth, pred: float(np.mean(np.abs(pred - truth))))
+_rmsle_small = _finite_or(
+    _rmsle, lambda truth, pred: _root_mean_square(np.log1p(truth) - np.log1p(_logs_defined(truth, pred)))
+)
+
 _MAX, _MIN = Direction.MAXIMIZE, Direction.MINIMIZE
 _LABEL = frozenset({PredictionKind.LABEL})
 _PROBABILITY = frozenset({PredictionKind.PROBABILITY})
@@ -181,14 +234,14 @@ _VALUE = frozenset({PredictionKind.VALUE})
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("accuracy", _MAX, _LABEL, _accuracy),
+        Metric("accuracy", _MAX, _LABEL, _accuracy, small=_accuracy_small),
         Metric("roc_auc", _MAX, _PROBABILITY, _roc_auc),
         Metric("log_loss", _MIN, _PROBABILITY, _log_loss, multiclass=True),
-        Metric("rmse", _MIN, _VALUE, _rmse),
-        Metric("rmsle", _MIN, _VALUE, _rmsle, non_negative="takes log(1 + prediction)"),
-        Metric("mae", _MIN, _VALUE, _mae),
+        Metric("rmse", _MIN, _VALUE, _rmse, small=_rmse_small),
+        Metric("rmsle", _MIN, _VALUE, _rmsle, non_negative="takes log(1 + prediction)", small=_rmsle_small),
+        Metric("mae", _MIN, _VALUE, _mae, small=_mae_small),
         Metric("smape", _MIN, _VALUE, _smape),
-        Metric("macro_f1", _MAX, _LABEL, _macro_f1),
+        Metric("macro_f1", _MAX, _LABEL, _macro_f1, small=_macro_f1_small),
         Metric("qwk", _MAX, _LABEL, _qwk, ratings=True),
     )
 }
