@@ -47,18 +47,31 @@ and all its descendants (nsjail, zygotes, spares, runs, fresh processes), sample
 ``--sample-ms`` in a thread: the peak, and (peak - PSS before the clock starts) / episodes.  For
 (c) also ``Scheduler.stats()``.
 
+The floor, in the same run: for each task's preload list, ``fork()`` + ``os._exit`` of a fresh
+interpreter with those modules imported (``gc.freeze()``d, like a zygote), in wall ms and in CPU ms
+of parent and child, and the trivial snippet exec'd in that interpreter (the in-process time; it
+does not grade): ``measures.measure_floor``. The tasks take equal shares of the episodes, so the
+floor is the mean over the four. (c)'s whole-tree CPU per trivial execution is reported as a
+ratio to it (grading, which the floor does not do, included).
+
+Under load: (c), trivial, at the first episode count, again while ``--load`` CPU-bound processes
+(busy loops, left out of the CPU counts) run beside it; its latency p50 and p95 against the quiet
+run's.
+
 Memory per idle episode: a scheduler with the four pools warm, then 0, 64 and 256 ``DojoEnv``
 objects from ``sched.env(task)`` open and reset (not running); total PSS at each count (median
 of 3 samples after a settle), and the least-squares slope in MB per episode.
 
 Prints a table, writes every sample as JSON and a PNG plot to ``--out`` (a folder), and ends stdout
 with one JSON line of headline numbers (``executions_per_s``: (c), trivial, 64 episodes;
-``baseline_executions_per_s``: (a) on the same; ``memory_per_episode_mb``: the idle slope) and the
-issue's targets.  Run it from the repository root::
+``baseline_executions_per_s``: (a) on the same; ``memory_per_episode_mb``: the idle slope;
+``cpu_ms_per_exec`` against ``fork_floor_cpu_ms``; ``loaded_p50_ratio`` and ``loaded_p95_ratio``)
+and the issue's targets.  Run it from the repository root::
 
     .venv/bin/python benchmarks/episode_throughput.py            # full run: about 4 minutes
     .venv/bin/python benchmarks/episode_throughput.py --quick    # smoke test
     nox -s throughput -- --quick                                 # the same through nox
+    .venv/bin/python benchmarks/episode_throughput.py --load 0   # no loaded run
 """
 
 from __future__ import annotations
@@ -78,13 +91,24 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Coroutine, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import psutil
-from measures import host_busy_s, percentile, progress
+from measures import (
+    Floor,
+    cpu_load,
+    cpu_s,
+    host_busy_s,
+    measure_floor,
+    percentile,
+    progress,
+    ratio,
+    single_thread_env,
+    tree_cpu_s,
+)
 from toy_task import EXACT, write_toy_task
 
 import dojo_lite
@@ -110,12 +134,14 @@ PATHS = {
     "s": "(s) warm pools, sandbox only",
     "c": "(c) dojo_lite scheduler",
 }
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 DATA_INSIDE = "/data/full"  # where a task pool shows the full data (see dojo_lite.task_pool)
 HEADLINE_EPISODES = 64
 TARGET_EXECUTIONS_PER_S = 150.0
 TARGET_SPEEDUP = 10.0
 TARGET_IDLE_MB = 25.0
+TARGET_CPU_OVER_FORK_FLOOR = 2.0
+TARGET_LOADED_P50_RATIO = 3.0
+TARGET_LOADED_P95_RATIO = 5.0
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 MB = 1 << 20
 CPUS = os.cpu_count() or 1
@@ -132,6 +158,8 @@ class Config:
     baseline_executions: int       # (a) and (b) stop after this many executions
     idle: tuple[int, ...]          # idle episode counts for the memory slope
     sample_ms: float               # PSS sampling period
+    load: int                      # busy processes beside the loaded run of (c) (0: no loaded run)
+    floor_repeat: int              # forks (and in-process runs) per task for the floor
     out: Path
 
 
@@ -161,6 +189,7 @@ class Measurement:
     pss_peak: int
     samples: list[Sample]
     scheduler: dict[str, Any] | None = None
+    load: int = 0                  # busy processes beside it
 
     @property
     def executions(self) -> int:
@@ -198,22 +227,6 @@ def overheads(m: Measurement) -> list[float]:
 # ------------------------------------------------------------------ CPU and memory
 
 
-def tree_cpu_s() -> float:
-    """CPU seconds of this process and its live descendants, with the children each has reaped
-    (a run's CPU reaches its zygote, or this process, when the run is reaped)."""
-    me = psutil.Process()
-    return sum(cpu_s(proc) for proc in [me, *me.children(recursive=True)])
-
-
-def cpu_s(proc: psutil.Process) -> float:
-    """CPU seconds of ``proc`` and the children it has reaped (0 if it is gone)."""
-    try:
-        times = proc.cpu_times()
-    except psutil.Error:
-        return 0.0
-    return float(times.user + times.system + times.children_user + times.children_system)
-
-
 def jail_cpu_s(pool: sandbox.Pool) -> float:
     """CPU seconds of what runs in a pool's jail (its zygote and the runs it reaped): init of the
     host reaps them when the pool closes, so this process tree never sees that time."""
@@ -236,13 +249,14 @@ def pss(proc: psutil.Process) -> int:
         return int(proc.memory_full_info().pss)
 
 
-def total_pss() -> int:
-    """PSS of this process and all its descendants, in bytes (processes that vanish count 0)."""
+def total_pss(exclude: Collection[int] = ()) -> int:
+    """PSS of this process and all its descendants but ``exclude``, in bytes (processes that
+    vanish count 0)."""
     me = psutil.Process()
     total = 0
     for proc in [me, *me.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
-            total += pss(proc)
+            total += 0 if proc.pid in exclude else pss(proc)
     return total
 
 
@@ -256,8 +270,9 @@ class PeakSampler:
     """Samples total PSS in a thread while the block runs; ``peak`` is the largest sample and
     ``cpu_s`` the CPU time the sampling took (not the controller's: it is subtracted)."""
 
-    def __init__(self, period_s: float) -> None:
+    def __init__(self, period_s: float, exclude: Collection[int] = ()) -> None:
         self.period_s = period_s
+        self.exclude = exclude
         self.peak = 0
         self.cpu_s = 0.0
         self._stop = threading.Event()
@@ -265,7 +280,7 @@ class PeakSampler:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, total_pss())
+            self.peak = max(self.peak, total_pss(self.exclude))
             self.cpu_s = time.thread_time()
             self._stop.wait(self.period_s)
 
@@ -276,19 +291,21 @@ class PeakSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, total_pss())
+        self.peak = max(self.peak, total_pss(self.exclude))
 
 
 @contextlib.asynccontextmanager
-async def measured(path: str, snippet: str, episodes: int, period_s: float) -> AsyncIterator[Measurement]:
-    """Clock, controller CPU and peak PSS around the block; the block fills in the samples."""
-    m = Measurement(path, snippet, episodes, 0.0, 0.0, 0.0, 0.0, settled_pss(), 0, [])
-    cpu, tree, host, started = time.process_time(), tree_cpu_s(), host_busy_s(), time.perf_counter()
-    with PeakSampler(period_s) as sampler:
+async def measured(path: str, snippet: str, episodes: int, period_s: float,
+                   busy: frozenset[int] = frozenset()) -> AsyncIterator[Measurement]:
+    """Clock, controller CPU and peak PSS around the block; the block fills in the samples.
+    ``busy``: the pids of a CPU load of ours, left out of the tree's CPU and PSS (they are our children)."""
+    m = Measurement(path, snippet, episodes, 0.0, 0.0, 0.0, 0.0, settled_pss(), 0, [], load=len(busy))
+    cpu, tree, host, started = time.process_time(), tree_cpu_s(busy), host_busy_s(), time.perf_counter()
+    with PeakSampler(period_s, busy) as sampler:
         yield m
         m.elapsed_s = time.perf_counter() - started
         m.controller_cpu_s = time.process_time() - cpu - sampler.cpu_s
-        m.tree_cpu_s = tree_cpu_s() - tree - sampler.cpu_s
+        m.tree_cpu_s = tree_cpu_s(busy) - tree - sampler.cpu_s
         m.host_busy_s = host_busy_s() - host
     m.pss_peak = sampler.peak
 
@@ -346,7 +363,7 @@ async def capped_episodes(m: Measurement, workload: Workload, executions: int, b
 
 def fresh_process(workload: Workload, base: Path, snippet: str) -> Execute:
     """(a): ``python -c 'import <preload>; <snippet>'`` in the episode's work dir."""
-    env = {**os.environ, **dict.fromkeys(THREAD_VARS, "1")}
+    env = single_thread_env()
 
     async def execute(task: dojo_lite.Task, episode: int) -> None:
         workdir = base / f"ep{episode}"
@@ -495,14 +512,17 @@ def scheduler_samples(sched: MeteredScheduler, results: Sequence[dojo_lite.Episo
     return samples
 
 
-async def run_scheduler(config: Config, workload: Workload, snippet: str, episodes: int) -> Measurement:
+async def run_scheduler(config: Config, workload: Workload, snippet: str, episodes: int, load: int = 0) -> Measurement:
+    """(c): every episode through the scheduler; with ``load`` busy processes beside it, started
+    once the pools are warm."""
     sched = scheduler(workload)
     async with sched:
         await warm_scheduler(sched, workload, snippet)
         agents = [BenchAgent(SNIPPETS[snippet], config.executions) for _ in range(episodes)]
         jobs = [(workload.task_for(i), agent) for i, agent in enumerate(agents)]
-        async with measured("c", snippet, episodes, config.sample_ms / 1000) as m:
-            results = [episode_result(r) for r in await sched.gather(jobs)]
+        with cpu_load(load) as busy:
+            async with measured("c", snippet, episodes, config.sample_ms / 1000, busy) as m:
+                results = [episode_result(r) for r in await sched.gather(jobs)]
         m.samples = scheduler_samples(sched, results, agents, workload)
         m.scheduler = sched.stats().to_dict()
     return m
@@ -538,7 +558,7 @@ def summarize(m: Measurement) -> dict[str, Any]:
     waits = [s.wait_s for s in m.samples if s.wait_s is not None]
     over = overheads(m)
     return {
-        "path": m.path, "label": PATHS[m.path], "snippet": m.snippet, "episodes": m.episodes,
+        "path": m.path, "label": PATHS[m.path], "snippet": m.snippet, "episodes": m.episodes, "load": m.load,
         "executions": m.executions, "elapsed_s": round(m.elapsed_s, 3),
         "executions_per_s": round(m.executions / m.elapsed_s, 2),
         "latency_p50_ms": ms(percentile(latencies, 50)), "latency_p95_ms": ms(percentile(latencies, 95)),
@@ -554,7 +574,7 @@ def summarize(m: Measurement) -> dict[str, Any]:
 
 
 COLUMNS = (
-    ("path", "label"), ("snippet", "snippet"), ("episodes", "episodes"), ("execs", "executions"),
+    ("path", "label"), ("snippet", "snippet"), ("episodes", "episodes"), ("load", "load"), ("execs", "executions"),
     ("exec/s", "executions_per_s"), ("p50 ms", "latency_p50_ms"), ("p95 ms", "latency_p95_ms"),
     ("wait p50", "wait_p50_ms"), ("wait p95", "wait_p95_ms"), ("overhead p50", "overhead_p50_ms"),
     ("overhead p95", "overhead_p95_ms"), ("ctl CPU ms/exec", "controller_cpu_ms_per_execution"),
@@ -580,16 +600,44 @@ def table(summaries: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def find(summaries: Sequence[dict[str, Any]], path: str, snippet: str, episodes: int) -> dict[str, Any]:
-    return next(s for s in summaries if (s["path"], s["snippet"], s["episodes"]) == (path, snippet, episodes))
+def find(summaries: Sequence[dict[str, Any]], path: str, snippet: str, episodes: int,
+         load: int = 0) -> dict[str, Any]:
+    return next(s for s in summaries
+                if (s["path"], s["snippet"], s["episodes"], s["load"]) == (path, snippet, episodes, load))
 
 
-def headline(summaries: Sequence[dict[str, Any]], idle_mb: float, episodes: int) -> dict[str, Any]:
+def floor_of(floors: dict[str, Floor]) -> dict[str, float]:
+    """The floor of an execution here: the mean over the tasks, which take equal shares of the episodes."""
+    return {
+        "fork_cpu_ms": statistics.fmean(f.fork_cpu_ms for f in floors.values()),
+        "fork_wall_p50_ms": statistics.fmean(percentile(f.fork_wall_ms, 50) or 0.0 for f in floors.values()),
+        "inproc_p50_ms": statistics.fmean(percentile(f.inproc_wall_ms, 50) or 0.0 for f in floors.values()),
+    }
+
+
+def loaded_numbers(summaries: Sequence[dict[str, Any]], episodes: int, load: int) -> dict[str, Any]:
+    """(c) trivial under ``load`` busy processes against quiet: its latency ratios (None, with
+    ``load`` 0, when there was no loaded run)."""
+    quiet = find(summaries, "c", "trivial", episodes)
+    loaded = find(summaries, "c", "trivial", episodes, load) if load else None
+    return {
+        "load": load,
+        "loaded_executions_per_s": None if loaded is None else loaded["executions_per_s"],
+        "loaded_p50_ratio": None if loaded is None else ratio(loaded["latency_p50_ms"], quiet["latency_p50_ms"]),
+        "loaded_p95_ratio": None if loaded is None else ratio(loaded["latency_p95_ms"], quiet["latency_p95_ms"]),
+    }
+
+
+def headline(summaries: Sequence[dict[str, Any]], idle_mb: float, episodes: int, floors: dict[str, Floor],
+             load: int) -> dict[str, Any]:
     """The numbers the issue asks for, and whether they meet its targets."""
     ours, process = find(summaries, "c", "trivial", episodes), find(summaries, "a", "trivial", episodes)
     jail = find(summaries, "b", "trivial", episodes)
     rate = ours["executions_per_s"]
     speedup = rate / process["executions_per_s"]
+    floor, loaded = floor_of(floors), loaded_numbers(summaries, episodes, load)
+    cpu = ours["cpu_ms_per_execution"]
+    p50_ratio, p95_ratio = loaded["loaded_p50_ratio"], loaded["loaded_p95_ratio"]
     return {
         "executions_per_s": rate,
         "baseline_executions_per_s": process["executions_per_s"],
@@ -600,10 +648,23 @@ def headline(summaries: Sequence[dict[str, Any]], idle_mb: float, episodes: int)
         "speedup_vs_fresh_jail": round(rate / jail["executions_per_s"], 1),
         "latency_p50_ms": ours["latency_p50_ms"],
         "latency_p95_ms": ours["latency_p95_ms"],
+        # (c), trivial: whole-tree CPU per execution (grading included) against fork() + _exit
+        "cpu_ms_per_exec": cpu,
+        "fork_floor_cpu_ms": round(floor["fork_cpu_ms"], 3),
+        "fork_floor_wall_p50_ms": round(floor["fork_wall_p50_ms"], 3),
+        "inproc_trivial_p50_ms": round(floor["inproc_p50_ms"], 4),
+        "cpu_ratio_to_fork_floor": ratio(cpu, floor["fork_cpu_ms"]),
+        **loaded,
         "targets_met": {
             f"executions_per_s_ge_{TARGET_EXECUTIONS_PER_S:g}": rate >= TARGET_EXECUTIONS_PER_S,
             f"speedup_vs_fresh_process_ge_{TARGET_SPEEDUP:g}x": speedup >= TARGET_SPEEDUP,
             f"memory_per_idle_episode_le_{TARGET_IDLE_MB:g}mb": idle_mb <= TARGET_IDLE_MB,
+            f"cpu_le_{TARGET_CPU_OVER_FORK_FLOOR:g}x_fork_floor":
+                cpu <= TARGET_CPU_OVER_FORK_FLOOR * floor["fork_cpu_ms"],
+            f"loaded_p50_le_{TARGET_LOADED_P50_RATIO:g}x_quiet": None if p50_ratio is None
+            else p50_ratio <= TARGET_LOADED_P50_RATIO,
+            f"loaded_p95_le_{TARGET_LOADED_P95_RATIO:g}x_quiet": None if p95_ratio is None
+            else p95_ratio <= TARGET_LOADED_P95_RATIO,
         },
     }
 
@@ -619,15 +680,17 @@ def machine() -> dict[str, Any]:
     }
 
 
-def plot(summaries: Sequence[dict[str, Any]], idle: dict[int, float], idle_mb: float, path: Path) -> None:
-    """Executions/s and latency per path and workload (log scales), and PSS over idle episodes."""
+def plot(summaries: Sequence[dict[str, Any]], idle: dict[int, float], summary: dict[str, Any], path: Path) -> None:
+    """Executions/s and latency per path and workload (log scales), (c) quiet against loaded with
+    the fork floor, and PSS over idle episodes."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [f"{s['label'].split(' ', 1)[0]} {s['snippet']}\n{s['episodes']} ep" for s in summaries]
-    fig, (rate, latency, memory) = plt.subplots(1, 3, figsize=(18, 5.5))
+    names = [f"{s['label'].split(' ', 1)[0]} {s['snippet']}\n{s['episodes']} ep"
+             + (f" +{s['load']} busy" if s["load"] else "") for s in summaries]
+    fig, (rate, latency, loaded, memory) = plt.subplots(1, 4, figsize=(24, 5.5))
     rate.bar(names, [s["executions_per_s"] for s in summaries], color="tab:blue")
     rate.axhline(TARGET_EXECUTIONS_PER_S, color="tab:red", linestyle="--", label="target")
     rate.set(yscale="log", ylabel="executions / s", title="throughput")
@@ -637,6 +700,8 @@ def plot(summaries: Sequence[dict[str, Any]], idle: dict[int, float], idle_mb: f
     latency.bar([x + 0.2 for x in xs], [s["latency_p95_ms"] for s in summaries], 0.4, label="p95")
     latency.set(xticks=list(xs), xticklabels=names, yscale="log", ylabel="ms", title="latency per execution")
     latency.legend()
+    quiet_against_loaded(loaded, summaries, summary)
+    idle_mb = summary["memory_per_episode_mb"]
     counts, start = list(idle), idle[min(idle)]
     memory.plot(counts, list(idle.values()), marker="o", label="measured")
     memory.plot(counts, [start + TARGET_IDLE_MB * (n - min(idle)) for n in counts], "r--", label="target slope")
@@ -650,8 +715,30 @@ def plot(summaries: Sequence[dict[str, Any]], idle: dict[int, float], idle_mb: f
     plt.close(fig)
 
 
+def quiet_against_loaded(axis: Any, summaries: Sequence[dict[str, Any]], summary: dict[str, Any]) -> None:
+    """(c), trivial: latency p50 and p95 quiet and with busy processes beside it, and the CPU per
+    execution beside the fork floor's."""
+    quiet = find(summaries, "c", "trivial", summary["episodes"])
+    load = summary["load"]
+    loaded = find(summaries, "c", "trivial", summary["episodes"], load) if load else None
+    groups = ["latency p50", "latency p95", "CPU per execution"]
+    xs = range(len(groups))
+    axis.bar([x - 0.2 for x in xs], [quiet["latency_p50_ms"], quiet["latency_p95_ms"], quiet["cpu_ms_per_execution"]],
+             0.4, label="quiet")
+    if loaded is not None:
+        axis.bar([x + 0.2 for x in xs[:2]], [loaded["latency_p50_ms"], loaded["latency_p95_ms"]], 0.4,
+                 label=f"{load} busy processes beside it")
+    axis.bar([2.2], [summary["fork_floor_cpu_ms"]], 0.4, label="fork() + _exit (CPU)", color="tab:gray")
+    ratios = (f"loaded/quiet: p50 x{summary['loaded_p50_ratio']}, p95 x{summary['loaded_p95_ratio']}"
+              if loaded is not None else "no loaded run (--load 0)")
+    axis.set(xticks=list(xs), xticklabels=groups, yscale="log", ylabel="ms",
+             title=f"(c) trivial, {summary['episodes']} ep: {ratios}\n"
+                   f"CPU/exec = x{summary['cpu_ratio_to_fork_floor']} the fork floor")
+    axis.legend(fontsize=8)
+
+
 def write_outputs(config: Config, measurements: Sequence[Measurement], idle: dict[int, float],
-                  summary: dict[str, Any], wall_s: float) -> tuple[Path, Path]:
+                  floors: dict[str, Floor], summary: dict[str, Any], wall_s: float) -> tuple[Path, Path]:
     summaries = [summarize(m) for m in measurements]
     document = {
         "benchmark": "episode_throughput",
@@ -662,12 +749,13 @@ def write_outputs(config: Config, measurements: Sequence[Measurement], idle: dic
         "results": [{**s, "scheduler": m.scheduler, "samples": [dataclasses.asdict(x) for x in m.samples]}
                     for s, m in zip(summaries, measurements, strict=True)],
         "idle_memory_mb": idle,
+        "fork_floor": {task: dataclasses.asdict(floor) for task, floor in floors.items()},
         "summary": summary,
     }
     config.out.mkdir(parents=True, exist_ok=True)
     data, picture = config.out / "episode_throughput.json", config.out / "episode_throughput.png"
     data.write_text(json.dumps(document, indent=2) + "\n")
-    plot(summaries, idle, summary["memory_per_episode_mb"], picture)
+    plot(summaries, idle, summary, picture)
     return data, picture
 
 
@@ -681,24 +769,33 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     parser.add_argument("--executions", type=int, default=10, help="execute_code actions per episode")
     parser.add_argument("--baseline-executions", type=int, default=32, help="(a) and (b) stop after this many")
     parser.add_argument("--sample-ms", type=float, default=500.0, help="PSS sampling period")
+    parser.add_argument("--load", type=int, default=2, help="busy processes beside (c)'s loaded run (0: none)")
+    parser.add_argument("--floor-repeat", type=int, default=200, help="forks per task for the fork floor")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the JSON and the PNG")
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke test, not a measurement")
     args = parser.parse_args(argv)
     if args.quick:
         args.episodes, args.executions, args.baseline_executions = [8, 16], 3, 4
-    if min(args.episodes) < 1 or args.executions < 1 or args.baseline_executions < 1 or args.sample_ms <= 0:
-        parser.error("counts must be at least 1 and --sample-ms positive")
+        args.floor_repeat = min(args.floor_repeat, 20)
+    if (min(args.episodes) < 1 or args.executions < 1 or args.baseline_executions < 1 or args.floor_repeat < 1
+            or args.sample_ms <= 0 or args.load < 0):
+        parser.error("counts must be at least 1, --sample-ms positive and --load not negative")
     episodes = tuple(dict.fromkeys(args.episodes))
     return Config(episodes=episodes, executions=args.executions, baseline_executions=args.baseline_executions,
-                  idle=(0, *episodes), sample_ms=args.sample_ms, out=args.out)
+                  idle=(0, *episodes), sample_ms=args.sample_ms, load=args.load, floor_repeat=args.floor_repeat,
+                  out=args.out)
 
 
 def plan(config: Config, workload: Workload) -> Iterator[tuple[str, Callable[[], Coroutine[Any, Any, Measurement]]]]:
-    """What to measure, in order: (c) first, then the sandbox-only floor, then the baselines."""
+    """What to measure, in order: (c) first (quiet, then under load), then the sandbox-only floor,
+    then the baselines."""
     first = config.episodes[0]
     for episodes in config.episodes:
         yield f"{PATHS['c']}, trivial, {episodes} episodes", partial(run_scheduler, config, workload, "trivial",
                                                                       episodes)
+    if config.load:
+        yield (f"{PATHS['c']}, trivial, {first} episodes, {config.load} busy processes beside it",
+               partial(run_scheduler, config, workload, "trivial", first, config.load))
     yield f"{PATHS['c']}, pandas, {first} episodes", partial(run_scheduler, config, workload, "pandas", first)
     yield f"{PATHS['s']}, trivial", partial(run_warm_pools, config, workload, "trivial")
     for snippet in SNIPPETS:
@@ -716,6 +813,17 @@ def measure(config: Config, workload: Workload) -> tuple[list[Measurement], dict
     return measurements, idle
 
 
+def fork_floors(config: Config, base: Path) -> dict[str, Floor]:
+    """The floor of each task's interpreter: its preload list, the trivial snippet (run in ``base``)."""
+    progress(f"measuring the fork floor of each task ({config.floor_repeat} forks each)...")
+    floors = {}
+    for task_id, preload in TASKS.items():
+        cwd = base / f"floor-{task_id.rsplit('/', 1)[-1]}"
+        cwd.mkdir()
+        floors[task_id] = measure_floor(preload, SNIPPETS["trivial"], config.floor_repeat, cwd)
+    return floors
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(levelname)s: %(message)s")
     config = parse_args(argv)
@@ -724,6 +832,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         workload = make_workload(base)
         measurements, idle = measure(config, workload)
+        floors = fork_floors(config, base)
     except RunFailed as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1
@@ -731,14 +840,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(base, ignore_errors=True)
     summaries = [summarize(m) for m in measurements]
     idle_mb = slope(idle)
-    summary = headline(summaries, idle_mb, config.episodes[0])
-    data, picture = write_outputs(config, measurements, idle, summary, time.perf_counter() - started)
+    summary = headline(summaries, idle_mb, config.episodes[0], floors, config.load)
+    data, picture = write_outputs(config, measurements, idle, floors, summary, time.perf_counter() - started)
     print(f"machine: {CPUS} CPUs; Python {platform.python_version()}")
     print(f"(a), (b): the first {config.baseline_executions} executions of {config.episodes[0]} episodes x "
           f"{config.executions}; (s), (c): every execution; times in ms; overhead = latency - wait - agent code")
     print(table(summaries))
     print("idle episodes -> total PSS MB: " + ", ".join(f"{n}: {mb:.1f}" for n, mb in idle.items())
           + f" (slope {idle_mb:.3f} MB per episode)")
+    for task_id, floor in floors.items():
+        print(f"fork floor, {task_id}: {json.dumps(floor.summary())}")
     print(f"(every sample: {data}; plot: {picture}; {time.perf_counter() - started:.0f} s in all)")
     print(json.dumps(summary))
     return 0

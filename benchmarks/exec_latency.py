@@ -12,7 +12,16 @@ lightgbm and torch loaded:
   (d2) the same with ``spares=2``;
   (e)  ``spares=1`` plus ``Pool(warmup=...)``: each spare first runs a tiny LightGBM fit and matmul
        (other data) in its own process, off the clock;
-  in-process: the snippet exec'd in this process, after the same imports (the floor).
+  in-process: the snippet exec'd in this process, after the same imports;
+  loaded: a pool like (d) running the trivial snippet while ``--load`` CPU-bound processes (busy
+       loops) run beside it, against (d)'s quiet numbers;
+  fork floor: ``fork()`` + ``os._exit`` of a fresh interpreter with the same imports (``gc.freeze()``d,
+       like a zygote), timed in wall and in CPU of parent and child, with the trivial snippet
+       exec'd there for the in-process time (``measures.measure_floor``).
+
+CPU per execution is the whole process tree's (this process, nsjail, the zygote and every run it
+reaped: ``measures.tree_cpu_s``) over (d)'s timed trivial runs, pauses included (a spare is forked
+then), divided by their number; the sandbox's cost is reported as a ratio to the fork floor.
 
 Latency is wall time as the caller sees it: ``time.perf_counter`` around ``subprocess.run``,
 ``sandbox.run`` or ``await pool.run(...)``.  Every run must end with status ``ok``.  Each warm pool
@@ -27,6 +36,7 @@ line of headline numbers and targets.  Run it from the repository root::
 
     .venv/bin/python benchmarks/exec_latency.py            # full run: several minutes
     .venv/bin/python benchmarks/exec_latency.py --quick    # smoke test
+    .venv/bin/python benchmarks/exec_latency.py --load 0   # no loaded run
     nox -s bench -- --quick                                # the same through nox
 """
 
@@ -38,20 +48,22 @@ import dataclasses
 import importlib
 import json
 import logging
-import math
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import measures
+from measures import THREAD_VARS, Floor, cpu_load, ratio, single_thread_env, tree_cpu_s
+
 import sandbox
 
 PRELOAD = ("numpy", "pandas", "sklearn", "lightgbm", "torch")
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 SNIPPETS = {
     "trivial": "x = 1\n",
     "lightgbm": (
@@ -80,6 +92,7 @@ PATHS = {
     "d2": "(d2) warm, spares=2",
     "e": "(e) spares=1 + warm-up",
     "inproc": "in-process",
+    "loaded": "(d) under load",
 }
 WARM_SPARES = {"c": 0, "d": 1, "d2": 2, "e": 1}
 # (e): each spare first runs this (smaller, other data than the snippets) before its request
@@ -96,6 +109,9 @@ WORKDIR = "bench"
 TARGET_WARM_P50_MS = 3.0
 TARGET_SPEEDUP = 300.0
 TARGET_LGBM_OVERHEAD_MS = 10.0
+TARGET_CPU_OVER_FORK_FLOOR = 2.0
+TARGET_LOADED_P50_RATIO = 3.0
+TARGET_LOADED_P95_RATIO = 5.0
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "exec_latency.json"
 
 Samples = dict[str, list[float]]  # snippet -> latencies in ms
@@ -112,6 +128,7 @@ class Config:
     repeat_inproc: int
     pause_ms: float
     warmup: int
+    load: int                      # CPU-bound processes beside the loaded run (0: no loaded run)
     out: Path
 
 
@@ -121,18 +138,18 @@ class SandboxInfo:
 
     jailed: dict[str, bool] = dataclasses.field(default_factory=dict)
     warnings: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    cpu_ms_per_exec: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)  # path -> snippet
 
 
 # ------------------------------------------------------------------ statistics
 
 
 def percentile(samples: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0..100), linear between order statistics (numpy's default)."""
-    ordered = sorted(samples)
-    pos = (len(ordered) - 1) * q / 100
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    """``measures.percentile`` of samples that are never empty here."""
+    value = measures.percentile(samples, q)
+    if value is None:
+        raise ValueError("no samples")
+    return value
 
 
 def summarize(samples: Sequence[float]) -> dict[str, Any]:
@@ -175,10 +192,6 @@ def check_process(proc: subprocess.CompletedProcess[str], where: str) -> None:
 
 
 # ------------------------------------------------------------------ the paths
-
-
-def single_thread_env() -> dict[str, str]:
-    return {**os.environ, **dict.fromkeys(THREAD_VARS, "1")}
 
 
 def fresh_process(repeat: int) -> Samples:
@@ -230,9 +243,22 @@ async def warm_pool(key: str, config: Config, info: SandboxInfo) -> Samples:
                 await timed_pool_run(pool, code, pause_s, f"{label} {name} (warm-up)")
         samples: Samples = {}
         for name, code in SNIPPETS.items():
+            cpu = tree_cpu_s()
             samples[name] = [await timed_pool_run(pool, code, pause_s, f"{label} {name}")
                              for _ in range(config.repeat_warm)]
+            # before the pool closes: the zygote's reaped runs leave the tree with it
+            info.cpu_ms_per_exec.setdefault(key, {})[name] = (tree_cpu_s() - cpu) * 1000 / config.repeat_warm
     return samples
+
+
+async def loaded_trivial(config: Config) -> list[float]:
+    """(d)'s trivial runs on a fresh pool (to be run while busy loops run beside it)."""
+    pause_s, label = config.pause_ms / 1000, PATHS["loaded"]
+    async with sandbox.Pool(preload=PRELOAD, spares=WARM_SPARES["d"], name="bench-loaded") as pool:
+        pool.workdir(WORKDIR)
+        for _ in range(config.warmup):
+            await timed_pool_run(pool, SNIPPETS["trivial"], pause_s, f"{label} (warm-up)")
+        return [await timed_pool_run(pool, SNIPPETS["trivial"], pause_s, label) for _ in range(config.repeat_warm)]
 
 
 def in_process(config: Config) -> Samples:
@@ -299,9 +325,15 @@ def align(row: Sequence[str], widths: Sequence[int]) -> str:
     return "  ".join(cells)
 
 
-def headline(results: dict[str, Samples], over: dict[str, dict[str, float]]) -> dict[str, Any]:
+def headline(results: dict[str, Samples], over: dict[str, dict[str, float]], info: SandboxInfo,
+             floor: Floor, loaded: list[float] | None, load: int) -> dict[str, Any]:
     """The numbers the issue asks for, and whether they meet its targets."""
     warm = percentile(results["d"]["trivial"], 50)
+    cpu = info.cpu_ms_per_exec["d"]["trivial"]
+    quiet_p95 = percentile(results["d"]["trivial"], 95)
+    loaded_p50 = None if loaded is None else percentile(loaded, 50)
+    loaded_p95 = None if loaded is None else percentile(loaded, 95)
+    fork_wall = percentile(floor.fork_wall_ms, 50)
     cold, process = percentile(results["b"]["trivial"], 50), percentile(results["a"]["trivial"], 50)
     speedup = cold / warm
     lgbm = over["d"]["lightgbm"]
@@ -314,16 +346,36 @@ def headline(results: dict[str, Samples], over: dict[str, dict[str, float]]) -> 
         "lightgbm_overhead_ms": round(lgbm, 3),
         "torch_overhead_ms": round(over["d"]["torch"], 3),
         "lightgbm_overhead_with_spare_warmup_ms": round(over["e"]["lightgbm"], 3) if "e" in over else None,
+        # (d), trivial: whole-tree CPU per execution, against fork() + _exit of the same interpreter
+        "cpu_ms_per_exec": round(cpu, 3),
+        "fork_floor_cpu_ms": round(floor.fork_cpu_ms, 3),
+        "fork_floor_wall_p50_ms": round(fork_wall, 3),
+        "inproc_trivial_p50_ms": round(percentile(floor.inproc_wall_ms, 50), 4),
+        "cpu_ratio_to_fork_floor": ratio(cpu, floor.fork_cpu_ms),
+        "wall_p50_ratio_to_fork_floor": ratio(warm, fork_wall),
+        # (d), trivial, with --load busy loops beside it against without (None for --load 0)
+        "load": load,
+        "quiet_p50_ms": round(warm, 3),
+        "quiet_p95_ms": round(quiet_p95, 3),
+        "loaded_p50_ms": None if loaded_p50 is None else round(loaded_p50, 3),
+        "loaded_p95_ms": None if loaded_p95 is None else round(loaded_p95, 3),
+        "loaded_p50_ratio": ratio(loaded_p50, warm),
+        "loaded_p95_ratio": ratio(loaded_p95, quiet_p95),
         "targets_met": {
             f"trivial_warm_p50_le_{TARGET_WARM_P50_MS:g}ms": warm <= TARGET_WARM_P50_MS,
             f"warm_{TARGET_SPEEDUP:g}x_faster_than_cold_jail": speedup >= TARGET_SPEEDUP,
             f"lightgbm_overhead_le_{TARGET_LGBM_OVERHEAD_MS:g}ms": lgbm <= TARGET_LGBM_OVERHEAD_MS,
+            f"cpu_le_{TARGET_CPU_OVER_FORK_FLOOR:g}x_fork_floor": cpu <= TARGET_CPU_OVER_FORK_FLOOR * floor.fork_cpu_ms,
+            f"loaded_p50_le_{TARGET_LOADED_P50_RATIO:g}x_quiet": None if loaded_p50 is None
+            else loaded_p50 <= TARGET_LOADED_P50_RATIO * warm,
+            f"loaded_p95_le_{TARGET_LOADED_P95_RATIO:g}x_quiet": None if loaded_p95 is None
+            else loaded_p95 <= TARGET_LOADED_P95_RATIO * quiet_p95,
         },
     }
 
 
 def write_json(config: Config, results: dict[str, Samples], over: dict[str, dict[str, float]],
-               info: SandboxInfo, summary: dict[str, Any]) -> None:
+               info: SandboxInfo, floor: Floor, summary: dict[str, Any]) -> None:
     document = {
         "benchmark": "exec_latency",
         "machine": machine(),
@@ -332,6 +384,7 @@ def write_json(config: Config, results: dict[str, Samples], over: dict[str, dict
         "sandbox": dataclasses.asdict(info),
         "results": {key: {name: summarize(s) for name, s in samples.items()} for key, samples in results.items()},
         "overhead_over_in_process_p50_ms": over,
+        "fork_floor": dataclasses.asdict(floor),
         "summary": summary,
     }
     config.out.parent.mkdir(parents=True, exist_ok=True)
@@ -359,16 +412,32 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     parser.add_argument("--repeat-warm", type=int, default=200, help="timed runs per snippet, warm paths")
     parser.add_argument("--repeat-cold", type=int, default=8, help="timed runs per snippet, paths (a), (b)")
     parser.add_argument("--pause-ms", type=float, default=20.0, help="untimed pause before each warm run")
+    parser.add_argument("--load", type=int, default=2, help="CPU-bound processes beside the loaded run (0: none)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the JSON")
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke test, not a measurement")
     args = parser.parse_args(argv)
     if args.quick:
         args.repeat_warm, args.repeat_cold = min(args.repeat_warm, 5), min(args.repeat_cold, 2)
-    if args.repeat_warm < 1 or args.repeat_cold < 1 or args.pause_ms < 0:
-        parser.error("repeat counts must be at least 1 and --pause-ms not negative")
+    if args.repeat_warm < 1 or args.repeat_cold < 1 or args.pause_ms < 0 or args.load < 0:
+        parser.error("repeat counts must be at least 1, --pause-ms and --load not negative")
     return Config(repeat_warm=args.repeat_warm, repeat_cold=args.repeat_cold,
                   repeat_inproc=max(args.repeat_warm, 20), pause_ms=args.pause_ms,
-                  warmup=1 if args.quick else 3, out=args.out)
+                  warmup=1 if args.quick else 3, load=args.load, out=args.out)
+
+
+def measure_floor(config: Config) -> Floor:
+    """The fork floor of this benchmark's interpreter and preload list (a process of its own)."""
+    print(f"measuring the fork floor ({max(config.repeat_inproc, 50)} forks)...", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="fork-floor-") as cwd:
+        return measures.measure_floor(PRELOAD, SNIPPETS["trivial"], max(config.repeat_inproc, 50), cwd)
+
+
+def measure_loaded(config: Config) -> list[float]:
+    """(d)'s trivial latency with ``config.load`` busy loops beside it."""
+    print(f"measuring {PATHS['loaded']} ({config.load} busy processes, {config.repeat_warm} runs)...",
+          file=sys.stderr)
+    with cpu_load(config.load):
+        return asyncio.run(loaded_trivial(config))
 
 
 def measure(config: Config, info: SandboxInfo) -> dict[str, Samples]:
@@ -380,6 +449,8 @@ def measure(config: Config, info: SandboxInfo) -> dict[str, Samples]:
     for key in WARM_SPARES:
         print(f"measuring {PATHS[key]} ({config.repeat_warm} per snippet)...", file=sys.stderr)
         results[key] = asyncio.run(warm_pool(key, config, info))
+    if config.load:
+        results["loaded"] = {"trivial": measure_loaded(config)}
     print(f"measuring in-process ({config.repeat_inproc} per snippet)...", file=sys.stderr)
     results["inproc"] = in_process(config)  # last: see the module docstring
     return results
@@ -394,11 +465,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunFailed as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1
+    floor = measure_floor(config)
+    loaded = results.get("loaded", {}).get("trivial")
     over = overheads(results)
-    summary = headline(results, over)
-    write_json(config, results, over, info, summary)
+    summary = headline(results, over, info, floor, loaded, config.load)
+    write_json(config, results, over, info, floor, summary)
     print_context(config, info)
     print(table(results, over))
+    print(f"fork floor ({', '.join(PRELOAD)} imported): {json.dumps(floor.summary())}")
     print(f"(the JSON with every sample: {config.out})")
     print(json.dumps(summary))
     return 0
