@@ -1,6 +1,7 @@
-"""Helpers for tasks' ``prepare.py``: deterministic splits, micro samples, writing files, and
-the data of an imported competition (:class:`ImportedData`, what an imported task's ``prepare.py``
-calls).
+"""Helpers for tasks' ``prepare.py``: deterministic splits, micro samples, writing files, the
+table of a generated task (:class:`TableTask`, what ``dojo-lite tasks new`` writes a ``prepare.py``
+to call) and the data of an imported competition (:class:`ImportedData`, what an imported task's
+``prepare.py`` calls).
 
 Everything here is deterministic for a given seed, so a recipe gives the same bytes every time.
 This file is part of every task's data cache key (``Task.fingerprint``): changing what a recipe
@@ -24,6 +25,7 @@ from ._errors import PrepareError
 __all__ = [
     "VARIANTS",
     "ImportedData",
+    "TableTask",
     "check_variant",
     "constant_submission",
     "random_split",
@@ -190,6 +192,79 @@ def write_image_task_files(
         public, private, train.drop(columns=[row_column]), test.drop(columns=[row_column]),
         id_column=id_column, answer_column=answer_column, sample_submission=sample_submission,
     )
+
+
+# --------------------------------------------------------------------------- generated tasks
+
+
+@attrs.frozen(kw_only=True)
+class TableTask:
+    """What the ``prepare.py`` of a task made by ``dojo-lite tasks new`` records (as literals, so
+    that the data cache key follows them) and calls with its table.
+
+    :meth:`prepare` drops the rows without a target and the rows that repeat another exactly
+    (a repeated row on both sides of the split would be a leak), shuffles the rows with ``seed``
+    and numbers them in a new first column ``id_column`` (or keeps the table's own
+    ``id_column`` when ``new_ids`` is False), and splits them with :func:`split_for_variant`
+    (stratified on the target when ``classes`` is given; the micro data comes from the full train
+    part only).  ``classes`` are the target's classes as the answers hold them (integers or
+    text), None for a numeric target.  The sample submission holds, for every test row, the train
+    part's ``submission`` statistic: ``majority`` (the most frequent class, in ``target``),
+    ``prior`` (each class's share, one column per entry of ``prediction_columns``; with one column,
+    the share of ``classes[1]``), ``mean`` or ``median``.
+    """
+
+    target: str
+    id_column: str
+    new_ids: bool
+    classes: tuple[str | int, ...] | None
+    prediction_columns: tuple[str, ...]
+    submission: str
+    seed: int
+    test_fraction: float
+    micro_train: int
+    micro_test: int
+
+    def table(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` cleaned, shuffled and numbered as :meth:`prepare` splits it."""
+        # Repeats are judged without the table's own ids (two ids for one record are still one record).
+        content = [c for c in frame.columns if self.new_ids or c != self.id_column]
+        frame = frame[frame[self.target].notna()].drop_duplicates(subset=content).reset_index(drop=True)
+        if self.classes is not None:
+            frame[self.target] = self.class_values(frame[self.target])
+        if self.new_ids:
+            return shuffled_with_ids(frame, self.id_column, self.seed)
+        order = np.random.default_rng(self.seed).permutation(len(frame))
+        return frame.iloc[order].reset_index(drop=True)
+
+    def class_values(self, values: pd.Series) -> pd.Series:
+        """The target as the answers hold it: whole numbers as integers (booleans as 0/1), else text."""
+        if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+            return values.astype(int)
+        return values.astype(str)
+
+    def prepare(self, frame: pd.DataFrame, public: Path, private: Path, variant: str) -> None:
+        """Write ``variant`` of the task's data from its whole table ``frame``."""
+        stratify = self.target if self.classes is not None else None
+        train, test = split_for_variant(self.table(frame), variant, test_fraction=self.test_fraction,
+                                        seed=self.seed + 1, stratify=stratify, micro_train=self.micro_train,
+                                        micro_test=self.micro_test, micro_from_train=True)
+        write_task_files(public, private, train, test, id_column=self.id_column, answer_column=self.target,
+                         sample_submission=constant_submission(test, self.id_column, self._constants(train)))
+
+    def _constants(self, train: pd.DataFrame) -> dict[str, object]:
+        values = train[self.target]
+        if self.submission == "majority":
+            return {self.prediction_columns[0]: values.value_counts().sort_index().idxmax()}
+        if self.submission == "prior":
+            assert self.classes is not None
+            shares = values.value_counts(normalize=True)
+            if len(self.prediction_columns) == 1:
+                return {self.prediction_columns[0]: round(float(shares.get(self.classes[1], 0.0)), 4)}
+            return {column: round(float(shares.get(label, 0.0)), 4)
+                    for column, label in zip(self.prediction_columns, self.classes, strict=True)}
+        statistic = values.mean() if self.submission == "mean" else values.median()
+        return {self.prediction_columns[0]: round(float(statistic), 6)}
 
 
 # --------------------------------------------------------------------------- imported competitions
