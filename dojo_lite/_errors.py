@@ -16,8 +16,11 @@ below are about how the library was set up or called, or about a task's own code
     ├── TaskNotFound             no task with that id on the search path (also LookupError)
     ├── TaskFormatError          a task folder that breaks the format (also ValueError)
     ├── PrepareError             a task's prepare.py failed or wrote the wrong files
-    ├── TaskImportError          a competition that cannot become a task (a file missing,
-    │                            duplicate ids, an unsafe archive, ...): the message says what
+    ├── TaskImportError          a competition or a table that cannot become a task (a file
+    │                            missing, duplicate ids, an unsafe archive, a target with one
+    │                            value, ...): the message says what
+    ├── TrajectoryError          a trajectory file of an unknown format version, or with no
+    │                            episode in it (also ValueError)
     ├── TaskCodeError            a task's own code (its ``grade.py``) raised: a bug of the
     │                            task's author, never blamed on the agent or the sandbox
     ├── RewardError              the reward function given to the env raised or gave no number
@@ -75,8 +78,14 @@ class PrepareError(DojoError):
 
 
 class TaskImportError(DojoError):
-    """An MLE-bench or MLE-Dojo competition could not be imported as a task; the message says
-    what is missing or wrong, and nothing was written where the task would go."""
+    """An MLE-bench or MLE-Dojo competition could not be imported as a task, or a table could not
+    become one (``dojo-lite tasks new``); the message says what is missing or wrong, and nothing
+    was written where the task would go."""
+
+
+class TrajectoryError(DojoError, ValueError):
+    """A trajectory file this dojo_lite cannot read: a format version it does not know, or no
+    episode in it."""
 
 
 class TaskCodeError(DojoError):

@@ -1,10 +1,15 @@
 """Trajectories: one JSON-lines file per episode, and replaying one.
 
-Line 1 is ``{"type": "episode", ...}`` (task, version, data fingerprint, episode id, seed),
+Line 1 is ``{"type": "episode", ...}``: the file format's version (``format``, :data:`FORMAT_VERSION`),
+the task, its version and data fingerprint, the episode id, the seed, and what grading compared against
+(the metric, its direction, and the leaderboard's medal thresholds, median and size, or null),
 then one ``{"type": "step", ...}`` per action (the action with its code, the observation, the
 reward, ``truncated``, ``info``, the start time and the wall seconds it took), and, when the
 episode ended cleanly, ``{"type": "end", ...}`` with the best scores.  Each line is flushed as it
 is written, so a crashed or cancelled episode keeps what it did.
+
+A header without ``format`` was written before the field existed: its records are those of version 1.
+Readers refuse a version they do not know (:class:`~dojo_lite.TrajectoryError`) instead of guessing.
 """
 
 from __future__ import annotations
@@ -17,14 +22,37 @@ from typing import IO, Any
 
 import attrs
 
+from ._errors import TrajectoryError
 from ._task import Task
 
-__all__ = ["Trajectory", "TrajectoryWriter", "read_trajectory"]
+__all__ = ["FORMAT_VERSION", "Trajectory", "TrajectoryWriter", "read_trajectory", "trajectory_format",
+           "write_batch_record"]
+
+FORMAT_VERSION = 1
 
 
 def _now(ts: float | None = None) -> str:
     moment = datetime.datetime.fromtimestamp(ts, datetime.UTC) if ts else datetime.datetime.now(datetime.UTC)
     return moment.isoformat(timespec="milliseconds")
+
+
+def _grading_header(task: Task) -> dict[str, Any]:
+    leaderboard = task.leaderboard()
+    board = None
+    if leaderboard is not None:
+        board = {**attrs.asdict(leaderboard.thresholds()), "teams": len(leaderboard)}
+    return {"metric": task.grading.metric, "direction": task.grading.direction.value, "leaderboard": board}
+
+
+def trajectory_format(header: dict[str, Any], path: str | os.PathLike[str]) -> int:
+    """The format version a trajectory's header declares (1 where it has none); raises
+    :class:`~dojo_lite.TrajectoryError` for a version this dojo_lite does not know."""
+    version = header.get("format", 1)
+    if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
+        raise TrajectoryError(f"{path}: trajectory format version {version!r} is not one this dojo_lite reads "
+                              f"(versions 1 to {FORMAT_VERSION}); read it with the dojo_lite that wrote it, "
+                              "or a newer one")
+    return version
 
 
 @attrs.define
@@ -39,9 +67,9 @@ class TrajectoryWriter:
         path = Path(directory) / task.id.replace("/", "--") / f"{episode_id}.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = cls(path, path.open("x", encoding="utf-8"))
-        writer._write({"type": "episode", "task": task.id, "task_version": task.version,
+        writer._write({"type": "episode", "format": FORMAT_VERSION, "task": task.id, "task_version": task.version,
                        "fingerprint": task.fingerprint(), "episode_id": episode_id, "seed": seed,
-                       "created": _now()})
+                       "created": _now(), **_grading_header(task)})
         return writer
 
     def _write(self, record: dict[str, Any]) -> None:
@@ -86,7 +114,10 @@ class Trajectory:
 
 
 def read_trajectory(path: str | os.PathLike[str]) -> Trajectory:
-    """Read a trajectory file (a torn last line, from a crash, is ignored)."""
+    """Read a trajectory file (a torn last line, from a crash, is ignored).
+
+    Raises :class:`~dojo_lite.TrajectoryError` when its header declares a format version this
+    dojo_lite does not know."""
     header: dict[str, Any] = {}
     steps: list[dict[str, Any]] = []
     end = None
@@ -102,4 +133,20 @@ def read_trajectory(path: str | os.PathLike[str]) -> Trajectory:
             steps.append(record)
         elif kind == "end":
             end = record
+    trajectory_format(header, path)
     return Trajectory(header, tuple(steps), end)
+
+
+def write_batch_record(directory: str | os.PathLike[str], task: str, trajectories: list[str],
+                       scheduler: dict[str, Any]) -> Path:
+    """Record a batch of episodes (``dojo-lite run --episodes N``): its trajectories (relative to
+    the record's folder where they lie under it) and the scheduler's stats at its end, as
+    ``batches/batch-<time>-<random>.json`` under ``directory``. Returns its path."""
+    folder = Path(directory) / "batches"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S")
+    path = folder / f"batch-{stamp}-{os.urandom(3).hex()}.json"
+    record = {"type": "batch", "format": FORMAT_VERSION, "task": task, "created": _now(),
+              "trajectories": [os.path.relpath(t, folder) for t in trajectories], "scheduler": scheduler}
+    path.write_text(json.dumps(record, default=str, indent=1), encoding="utf-8")
+    return path
