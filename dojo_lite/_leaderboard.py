@@ -8,16 +8,18 @@ fails (an error, an invalid submission) gets no entry, and is reported.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import os
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import pandas as pd
 
+from ._backend import Backend
 from ._env import DojoEnv
 from ._errors import TaskFormatError
 from ._task import Task
 
-__all__ = ["build_leaderboard", "population"]
+__all__ = ["build_leaderboard", "population", "run_solutions"]
 
 
 def population(task: Task) -> list[tuple[str, str]]:
@@ -34,18 +36,12 @@ async def build_leaderboard(task: Task, *, log: Callable[[str], Any] = lambda _:
     """Run the population, write ``leaderboard.csv`` (``team,score``, best first) if ``write``,
     and return the rows."""
     rows: list[tuple[str, float]] = []
-    env = DojoEnv(task, max_steps=1, max_seconds=10 * task.limits.timeout, leaderboard=None)
-    try:
-        for team, code in population(task):
-            await env.areset()
-            obs, _, _, _, info = await env.astep({"action": "execute_code", "code": code})
-            if info["score"] is None or not math.isfinite(info["score"]):
-                log(f"{team}: no score ({obs['status']}): {obs['feedback'][-500:]}")
-                continue
-            rows.append((team, float(info["score"])))
-            log(f"{team}: {info['score']:.6g}")
-    finally:
-        await env.aclose()
+    async for team, score, obs in run_solutions(task, population(task)):
+        if score is None:
+            log(f"{team}: no score ({obs['status']}): {obs['feedback'][-500:]}")
+            continue
+        rows.append((team, score))
+        log(f"{team}: {score:.6g}")
     rows.sort(key=lambda row: row[1], reverse=task.grading.direction.value == "maximize")
     if write and not rows:
         raise TaskFormatError(f"{task.id}: no member of the population got a score; leaderboard.csv is unchanged")
@@ -53,3 +49,22 @@ async def build_leaderboard(task: Task, *, log: Callable[[str], Any] = lambda _:
         frame = pd.DataFrame(rows, columns=["team", "score"])
         frame.to_csv(task.path / "leaderboard.csv", index=False, lineterminator="\n")  # every digit: ties are exact
     return rows
+
+
+async def run_solutions(
+    task: Task, members: Iterable[tuple[str, str]], *, variant: str = "full",
+    cache: str | os.PathLike[str] | None = None, backend: Backend | None = None,
+) -> AsyncIterator[tuple[str, float | None, dict[str, Any]]]:
+    """Run each (name, code) member in an episode of its own (one env, one pool) on ``variant``'s
+    data, graded as an agent's submission is, and yield its name, its finite score (None without
+    one) and the observation, as each one finishes."""
+    env = DojoEnv(task, variant=variant, max_steps=1, max_seconds=10 * task.limits.timeout, leaderboard=None,
+                  cache=cache, backend=backend)
+    try:
+        for name, code in members:
+            await env.areset()
+            obs, _, _, _, info = await env.astep({"action": "execute_code", "code": code})
+            score = info["score"]
+            yield name, float(score) if score is not None and math.isfinite(score) else None, obs
+    finally:
+        await env.aclose()

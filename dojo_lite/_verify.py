@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import hashlib
-import math
 import tempfile
 import time
 import traceback
@@ -43,9 +42,9 @@ import pandas as pd
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from ._backend import PoolBackend
-from ._env import DojoEnv
 from ._errors import DojoError, SubmissionError
 from ._grading import CUSTOM, read_submission, score_submission
+from ._leaderboard import run_solutions
 from ._metrics import Direction, PredictionKind
 from ._task import PreparedData, Task
 
@@ -511,18 +510,8 @@ def _closed(metric: str, direction: Direction, trivial: float, score: float) -> 
 async def _run_solutions(task: Task, variant: str, cache: Path, pool_options: dict[str, Any],
                          codes: dict[str, str]) -> dict[str, float | str]:
     """Each code's score, or why it has none, in one env (one pool) on ``variant``'s data."""
-    env = DojoEnv(task, variant=variant, max_steps=1, max_seconds=10 * task.limits.timeout, leaderboard=None,
-                  cache=cache, backend=PoolBackend(**pool_options))
     scores: dict[str, float | str] = {}
-    try:
-        for name, code in codes.items():
-            await env.areset()
-            obs, _, _, _, info = await env.astep({"action": "execute_code", "code": code})
-            score = info["score"]
-            if score is None or not math.isfinite(score):
-                scores[name] = f"{obs['status']}: {obs['feedback'][-300:].strip()}"
-            else:
-                scores[name] = float(score)
-    finally:
-        await env.aclose()
+    async for name, score, obs in run_solutions(task, codes.items(), variant=variant, cache=cache,
+                                                backend=PoolBackend(**pool_options)):
+        scores[name] = score if score is not None else f"{obs['status']}: {obs['feedback'][-300:].strip()}"
     return scores

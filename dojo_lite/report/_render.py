@@ -34,7 +34,6 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import DiffLexer, PythonLexer
 
 from .._errors import ConfigError
-from .._scheduler import _percentile
 from ._model import EpisodeView, StepView, TaskSummary, TaskTally, expand_inputs, read_episode
 
 __all__ = ["render_report", "write_report"]
@@ -221,7 +220,7 @@ def render_report(paths: Iterable[str | os.PathLike[str]], *, title: str | None 
         generated=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         inputs=[str(p) for p in paths], plotly_js=markupsafe.Markup(plotly_js), report_js=markupsafe.Markup(report_js),
         script_hashes=" ".join((_hash(plotly_js), _hash(report_js))), pygments_css=_FORMATTER.get_style_defs(".hl"),
-        css=(_HERE / "report.css").read_text(encoding="utf-8"), percentile=_percentile,
+        css=(_HERE / "report.css").read_text(encoding="utf-8"),
     )
 
 
