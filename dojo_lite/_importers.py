@@ -381,17 +381,18 @@ def _finish(folder: Path, final: Path, written: _Written, inputs: str, sources: 
                "prediction_columns": list(spec.prediction_columns), "prediction_kind": spec.kind.value,
                "answer_column": spec.answer_column}
     lines = [f"# Imported by dojo-lite ({written.record['importer']}); import.toml says from where.",
-             f"id = {_toml(final.parent.name + '/' + final.name)}", f"title = {_toml(written.title)}",
-             f"domain = {_toml(final.parent.name)}", "version = 1", f"preload = {_toml(_PRELOAD)}",
+             f"id = {toml_value(final.parent.name + '/' + final.name)}", f"title = {toml_value(written.title)}",
+             f"domain = {toml_value(final.parent.name)}", "version = 1", f"preload = {toml_value(_PRELOAD)}",
              "# where the competition's data lies on this host: hidden from agent code",
-             f"sources = {_toml(sources)}", "", "[grading]  # grade.py: the competition's own grader",
-             *(f"{key} = {_toml(value)}" for key, value in grading.items()), "",
+             f"sources = {toml_value(sources)}", "", "[grading]  # grade.py: the competition's own grader",
+             *(f"{key} = {toml_value(value)}" for key, value in grading.items()), "",
              "[budget]", "steps = 20", "seconds = 3600", "", "[limits]", "timeout = 300", 'memory = "4G"', "cpus = 1",
-             "", "[validate]", "timeout = 60", "", "[leaderboard]", f"provenance = {_toml(written.provenance)}", ""]
+             "", "[validate]", "timeout = 60", "", "[leaderboard]",
+             f"provenance = {toml_value(written.provenance)}", ""]
     (folder / "task.toml").write_text("\n".join(lines), encoding="utf-8")
     record = {**written.record, "imported_at": _now(), "dojo_lite": _version(), "inputs_sha256": inputs,
               "source_sha256": source_digest, "test_rows": str(spec.rows)}
-    (folder / RECORD).write_text("".join(f"{key} = {_toml(value)}\n" for key, value in record.items()),
+    (folder / RECORD).write_text("".join(f"{key} = {toml_value(value)}\n" for key, value in record.items()),
                                  encoding="utf-8")
 
 
@@ -880,12 +881,16 @@ def _version() -> str:
         return "unknown"
 
 
-def _toml(value: object) -> str:
-    """``value`` (a string, a list of strings, a number) as TOML."""
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(item) for item in value) + "]"
-    if isinstance(value, bool) or not isinstance(value, str):
-        raise TypeError(f"not a TOML string or list: {value!r}")
+def toml_value(value: object) -> str:
+    """``value`` (a string, a whole number, or a list of them) as TOML: a string's control
+    characters escaped, every other character written as itself (a JSON escape of a character
+    beyond U+FFFF is a surrogate pair, which TOML refuses)."""
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise TypeError(f"not a TOML string, whole number or list: {value!r}")
     escaped = "".join("\\\\" if c == "\\" else '\\"' if c == '"' else f"\\u{ord(c):04x}"
                       if ord(c) < 0x20 or ord(c) == 0x7F else c for c in value)
     return f'"{escaped}"'

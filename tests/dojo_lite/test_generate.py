@@ -195,3 +195,14 @@ def test_the_recipe_drops_rows_without_a_target_and_repeated_rows(tmp_path: Path
     cleaned = table.table(frame)
     assert len(cleaned) == 40 and cleaned["y"].notna().all() and list(cleaned.id) == list(range(1, 41))
     assert not cleaned.drop(columns="id").duplicated().any()
+
+
+def test_names_outside_the_basic_plane_make_a_task_that_loads(tmp_path: Path) -> None:
+    """task.toml takes any column name and label: JSON would escape an emoji as a surrogate pair,
+    which TOML refuses."""
+    frame = pd.DataFrame({"size \N{GRINNING FACE}": [float(i % 17) for i in range(120)],
+                          "kind": ["cat \N{CAT FACE}" if i % 17 > 8 else "dog" for i in range(120)]})
+    frame.to_csv(tmp_path / "pets.csv", index=False)
+    task = new_task(TableSource("csv", str(tmp_path / "pets.csv")), "kind", tmp_path / "tasks")
+    assert task.grading.labels is not None and "cat \N{CAT FACE}" in task.grading.labels
+    assert "size \N{GRINNING FACE}" in task.description
