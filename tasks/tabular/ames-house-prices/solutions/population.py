@@ -6,8 +6,15 @@ Each code string is a standalone script: it reads ./input/train.csv and ./input/
 
 from __future__ import annotations
 
-# No member is solutions/simple.py or reference.py itself (test_tasks checks the claims of those that are).
-SOLUTIONS: dict[str, str] = {}
+from pathlib import Path
+
+# Members that are one of the task's own solutions: read from that file (team -> file name next to
+# this one), so that the leaderboard scores exactly the code the baseline agent plays.
+SOLUTIONS = {"simple-baseline": "simple.py", "reference": "reference.py"}
+
+
+def _solution(team: str) -> str:
+    return (Path(__file__).parent / SOLUTIONS[team]).read_text(encoding="utf-8")
 
 
 HEADER = """\
@@ -113,7 +120,7 @@ MODELS = {
     "lgbm": ("import lightgbm as lgb",
              "lgb.LGBMRegressor(\n"
              "    n_estimators={trees}, learning_rate={lr}, num_leaves={leaves}, min_child_samples=10, subsample=0.7,\n"
-             "    subsample_freq=1, colsample_bytree={colsample}, n_jobs=1, verbose=-1, random_state=0,\n"
+             "    subsample_freq=1, colsample_bytree={colsample}, n_jobs=1, verbose=-1, random_state={seed},\n"
              ")"),
 }
 
@@ -138,6 +145,46 @@ MODEL_ENTRIES = [
     ("lgbm-slow-and-steady", "engineered", "log", "lgbm", {"trees": 2000, "lr": 0.02, "leaves": 15, "colsample": 0.3}),
 ]
 
+# The sweep: (features, target, model, settings) from one column to engineered boosting, on dollars and on logs.
+_LGBM = [(300, 0.1, 7, 0.5), (1000, 0.03, 31, 0.5), (1500, 0.01, 63, 0.8), (500, 0.05, 15, 0.3), (300, 0.05, 255, 1.0)]
+SWEEP = (
+    [("onehot", "log", "ridge", {"alpha": alpha}) for alpha in (1, 3, 30, 100, 1000, 3000)]
+    + [("onehot", "log", "lasso", {"alpha": alpha}) for alpha in (0.0002, 0.0005, 0.001, 0.01, 0.03)]
+    + [("onehot", "raw", "ridge", {"alpha": alpha}) for alpha in (10, 300)]
+    + [("onehot", "log", "forest", {"trees": 200, "features": 0.33}), ("onehot", "log", "gbm",
+                                                                       {"trees": 300, "depth": 3, "lr": 0.1})]
+    + [("numeric", "log", "linear", {}), ("numeric", "log", "lasso", {"alpha": 0.001})]
+    + [("numeric", "log", "ridge", {"alpha": alpha}) for alpha in (1, 100)]
+    + [("numeric", target, "knn", {"k": k}) for target, k in (("log", 5), ("log", 20), ("log", 50), ("raw", 10))]
+    + [("numeric", "log", "tree", {"depth": depth, "leaf": leaf}) for depth, leaf in ((4, 10), (12, 3), (8, 1))]
+    + [("numeric", target, "forest", {"trees": trees, "features": features})
+       for target, trees, features in (("log", 100, 0.5), ("log", 300, 0.2), ("raw", 200, 0.33))]
+    + [("numeric", target, "gbm", {"trees": trees, "depth": depth, "lr": lr})
+       for target, trees, depth, lr in (("log", 200, 2, 0.1), ("log", 400, 4, 0.05), ("raw", 600, 3, 0.05))]
+    + [("few", "log", "linear", {}), ("few", "log", "ridge", {"alpha": 10}), ("few", "log", "knn", {"k": 10}),
+       ("few", "log", "tree", {"depth": 6, "leaf": 5}), ("few", "log", "forest", {"trees": 200, "features": 1.0}),
+       ("few", "log", "gbm", {"trees": 300, "depth": 3, "lr": 0.05}), ("few", "raw", "knn", {"k": 10}),
+       ("few", "raw", "forest", {"trees": 200, "features": 1.0}), ("few", "raw", "gbm",
+                                                                   {"trees": 300, "depth": 3, "lr": 0.05})]
+    + [("area", "log", "linear", {}), ("area", "log", "knn", {"k": 30}),
+       ("area", "log", "tree", {"depth": 4, "leaf": 20})]
+    + [("category", "log", "lgbm", {"trees": trees, "lr": lr, "leaves": leaves, "colsample": colsample, "seed": seed})
+       for trees, lr, leaves, colsample in _LGBM for seed in (0, 1, 2)]
+    + [("category", "raw", "lgbm", {"trees": trees, "lr": lr, "leaves": leaves, "colsample": colsample})
+       for trees, lr, leaves, colsample in _LGBM[:3]]
+    + [("engineered", "log", "lgbm", {"trees": trees, "lr": lr, "leaves": leaves, "colsample": colsample, "seed": seed})
+       for trees, lr, leaves, colsample in ((1000, 0.03, 7, 0.3), (3000, 0.01, 15, 0.2), (800, 0.05, 31, 0.5),
+                                            (1500, 0.02, 15, 0.5), (600, 0.05, 7, 0.8)) for seed in (0, 1, 2)]
+    + [("engineered", "raw", "lgbm", {"trees": trees, "lr": lr, "leaves": 15, "colsample": 0.3})
+       for trees, lr in ((2000, 0.02), (800, 0.05))]
+)
+MODEL_ENTRIES += [
+    ("-".join(["sweep", features, target, model, *(f"{key}{value}" for key, value in parameters.items())]), features,
+     target, model, parameters)
+    for features, target, model, parameters in SWEEP
+    if (features, target, model, parameters) not in [entry[1:] for entry in MODEL_ENTRIES]  # no second copy
+]
+
 
 def _fit(features: str, target: str, model: str, parameters: dict, name: str = "prediction") -> tuple[str, str]:
     """(imports, code) fitting one model on one feature recipe and setting `name` to its test predictions."""
@@ -146,7 +193,8 @@ def _fit(features: str, target: str, model: str, parameters: dict, name: str = "
     predicted = "model.predict(X_test)"
     if target == "log":
         predicted = f"np.expm1({predicted})"
-    fit = f"\nmodel = {constructor.format(**parameters)}\nmodel.fit(X_train, {fit_target})\n{name} = {predicted}\n"
+    constructor = constructor.format(**{"seed": 0, **parameters})
+    fit = f"\nmodel = {constructor}\nmodel.fit(X_train, {fit_target})\n{name} = {predicted}\n"
     return imports, FEATURES[features] + SPLIT + fit
 
 
@@ -174,4 +222,5 @@ POPULATION: list[tuple[str, str]] = (
     [(team, _script("", HEADER + "\n" + rule + "\n" + FOOTER)) for team, rule in RULES.items()]
     + [(team, _model_source(*entry)) for team, *entry in MODEL_ENTRIES]
     + [("boost-and-ridge", _blend())]
+    + [(team, _solution(team)) for team in SOLUTIONS]
 )

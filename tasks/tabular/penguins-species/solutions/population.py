@@ -7,8 +7,15 @@ recipes and models.
 
 from __future__ import annotations
 
-# No member is solutions/simple.py or reference.py itself (test_tasks checks the claims of those that are).
-SOLUTIONS: dict[str, str] = {}
+from pathlib import Path
+
+# Members that are one of the task's own solutions: read from that file (team -> file name next to
+# this one), so that the leaderboard scores exactly the code the baseline agent plays.
+SOLUTIONS = {"simple-baseline": "simple.py", "reference": "reference.py"}
+
+
+def _solution(team: str) -> str:
+    return (Path(__file__).parent / SOLUTIONS[team]).read_text(encoding="utf-8")
 
 
 HEADER = """\
@@ -121,6 +128,25 @@ MODEL_ENTRIES = [
     ("field-notes-lgbm", "full", "lgbm", {"trees": 200, "lr": 0.05, "leaves": 4, "min_child": 5}),
 ]
 
+# The sweep: each feature recipe x model family x setting, from a one-measurement stump to boosting on everything.
+GRID = {
+    "nb": [{}],
+    "logreg": [{"C": C} for C in (0.003, 0.03, 0.3, 1.0, 3.0, 100.0)],
+    "knn": [{"k": k} for k in (1, 3, 15, 45)],
+    "tree": [{"depth": depth} for depth in (2, 4)],
+    "forest": [{"trees": trees, "leaf": leaf} for trees, leaf in ((100, 1), (400, 3))],
+    "gbm": [{"trees": trees, "depth": depth, "lr": lr} for trees, depth, lr in ((50, 1, 0.1), (200, 3, 0.05))],
+    "lgbm": [{"trees": trees, "lr": lr, "leaves": leaves, "min_child": min_child}
+             for trees, lr, leaves, min_child in ((50, 0.1, 4, 20), (300, 0.03, 8, 5), (600, 0.05, 15, 3),
+                                                  (100, 0.3, 31, 1))],
+}
+MODEL_ENTRIES += [
+    ("-".join(["sweep", features, model, *(f"{key}{value}" for key, value in parameters.items())]), features, model,
+     parameters)
+    for features in FEATURES for model, settings in GRID.items() for parameters in settings
+    if (features, model, parameters) not in [entry[1:] for entry in MODEL_ENTRIES]  # no second copy of a member
+]
+
 
 def _script(imports: str, body: str) -> str:
     """A whole script: its imports (numpy and pandas too), sorted and deduplicated, then the body."""
@@ -158,4 +184,5 @@ POPULATION: list[tuple[str, str]] = (
     [(team, _script("", HEADER + "\n" + rule + "\n" + FOOTER)) for team, rule in RULES.items()]
     + [(team, _source((*entry, "probabilities"))) for team, *entry in MODEL_ENTRIES]
     + [("labels-not-odds", HARD_LABELS), ("logit-in-the-woods", BLEND)]
+    + [(team, _solution(team)) for team in SOLUTIONS]
 )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 # Members that are one of the task's own solutions: read from that file (team -> file name next to
 # this one), so that the leaderboard scores exactly the code the baseline agent plays.
-SOLUTIONS = {"surname-sleuths-lgbm": "reference.py"}
+SOLUTIONS = {"simple-baseline": "simple.py", "surname-sleuths-lgbm": "reference.py"}
 
 
 def _solution(team: str) -> str:
@@ -132,7 +132,7 @@ MODELS = {
     "lgbm": ("import lightgbm as lgb",
              "lgb.LGBMClassifier(\n"
              "    n_estimators={trees}, learning_rate={lr}, num_leaves={leaves}, min_child_samples=10,\n"
-             "    subsample=0.8, subsample_freq=1, colsample_bytree=0.8, n_jobs=1, verbose=-1, random_state=0,\n"
+             "    subsample=0.8, subsample_freq=1, colsample_bytree=0.8, n_jobs=1, verbose=-1, random_state={seed},\n"
              ")"),
 }
 
@@ -157,6 +157,22 @@ MODEL_ENTRIES = [
     ("surname-sleuths-gbm", "group", "gbm", {"trees": 200, "depth": 3, "lr": 0.05}),
 ]
 
+# The sweep: each feature recipe x model family x setting (x seed for boosting), from underfit to overfit.
+GRID = {
+    "logreg": [{"C": C} for C in (0.01, 0.1, 10.0)],
+    "knn": [{"k": k} for k in (5, 9, 25)],
+    "tree": [{"depth": depth} for depth in (2, 4, 6)],
+    "forest": [{"trees": 200, "depth": depth} for depth in (4, 8)],
+    "gbm": [{"trees": trees, "depth": depth, "lr": 0.1} for trees, depth in ((100, 2), (100, 3), (300, 4))],
+    "lgbm": [{"trees": trees, "lr": lr, "leaves": leaves, "seed": seed}
+             for trees, lr, leaves in ((100, 0.05, 4), (300, 0.03, 16), (400, 0.1, 31)) for seed in (1, 2)],
+}
+MODEL_ENTRIES += [
+    ("-".join(["sweep", features, model, *(f"{key}{value}" for key, value in parameters.items())]), features, model,
+     parameters)
+    for features in ("basic", "title", "family", "group") for model, settings in GRID.items() for parameters in settings
+]
+
 
 def _script(imports: str, body: str) -> str:
     """A whole script: its imports (numpy and pandas too), sorted and deduplicated, then the body."""
@@ -166,7 +182,8 @@ def _script(imports: str, body: str) -> str:
 
 def _model_source(features: str, model: str, parameters: dict) -> str:
     imports, constructor = MODELS[model]
-    fit = f"\nmodel = {constructor.format(**parameters)}\nmodel.fit(X_train, y)\nprediction = model.predict(X_test)\n"
+    constructor = constructor.format(**{"seed": 0, **parameters})
+    fit = f"\nmodel = {constructor}\nmodel.fit(X_train, y)\nprediction = model.predict(X_test)\n"
     return _script(imports, HEADER + FEATURES[features] + SPLIT + fit + FOOTER)
 
 
