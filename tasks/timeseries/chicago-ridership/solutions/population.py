@@ -2,7 +2,8 @@
 
 Each code string is a standalone script: it reads ./input/train.csv and ./input/test.csv and writes
 ./submission.csv (id, ridership). The scripts are assembled from rule-based forecasts and a calendar-feature
-regression template over several models, feature sets and history windows.
+regression template over several models, feature sets and history windows: the 21 original members first, then
+`_sweep()`: the reference solution and the same templates over more windows, models, seeds and feature sets.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 # Members that are one of the task's own solutions: read from that file (team -> file name next to
 # this one), so that the leaderboard scores exactly the code the baseline agent plays.
-SOLUTIONS = {"eight-week-median": "simple.py"}
+SOLUTIONS = {"eight-week-median": "simple.py", "calendar-boost-ensemble": "reference.py"}
 
 
 def _solution(team: str) -> str:
@@ -152,3 +153,45 @@ POPULATION: list[tuple[str, str]] = [
     ("boost-with-games", _regression("lgbm", games=True)),
     ("median-boost", _regression("lgbm-l1")),
 ]
+
+
+def _seeded(model: str, seed: int) -> str:
+    """A MODELS entry with another random_state (and, for LightGBM, row and column sampling, without which the
+    seed changes nothing), registered under its own key."""
+    imports, constructor = MODELS[model]
+    key = f"{model}-seed{seed}"
+    sampling = "subsample=0.8, subsample_freq=1, colsample_bytree=0.8, " if model.startswith("lgbm") else ""
+    MODELS[key] = (imports, constructor.replace("random_state=0", f"{sampling}random_state={seed}"))
+    return key
+
+
+def _sweep() -> list[tuple[str, str]]:
+    members = [("calendar-boost-ensemble", _solution("calendar-boost-ensemble"))]
+    for weeks in (3, 6, 12, 26):
+        for stat in ("mean", "median"):
+            for holidays in (False, True):
+                members.append((f"profile-{weeks}w-{stat}{'-holidays' if holidays else ''}",
+                                _profile(weeks, stat, holidays=holidays)))
+    for model in ("ridge", "tree", "forest", "lgbm-small"):
+        for holidays in (False, True):
+            for years in (3, 8):
+                members.append((f"{model}-{'hol' if holidays else 'plain'}-{years}y",
+                                _regression(model, one_hot=model == "ridge", holidays=holidays, years=years)))
+    for model in ("lgbm", "lgbm-l1"):
+        for games in (False, True):
+            for years in (2, 4, 5, 7, 10):
+                members.append((f"{model}-{'games' if games else 'calendar'}-{years}y",
+                                _regression(model, games=games, years=years)))
+        for seed in (1, 2, 3, 4, 5):
+            for games in (False, True):
+                members.append((f"{model}-{'games' if games else 'calendar'}-all-s{seed}",
+                                _regression(_seeded(model, seed), games=games)))
+    for seed in (1, 2, 3):
+        members.append((f"forest-games-s{seed}", _regression(_seeded("forest", seed), games=True)))
+        members.append((f"tree-games-s{seed}", _regression(_seeded("tree", seed), games=True)))
+    for years in (1, 4, 6, 12):
+        members.append((f"linear-onehot-{years}y", _regression("ridge", one_hot=True, years=years)))
+    return members
+
+
+POPULATION += _sweep()

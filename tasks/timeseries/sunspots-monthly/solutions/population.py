@@ -12,7 +12,7 @@ from pathlib import Path
 
 # Members that are one of the task's own solutions: read from that file (team -> file name next to
 # this one), so that the leaderboard scores exactly the code the baseline agent plays.
-SOLUTIONS = {"ar-five-years": "simple.py"}
+SOLUTIONS = {"ar-five-years": "simple.py", "pooled-boost-ensemble": "reference.py"}
 
 
 def _solution(team: str) -> str:
@@ -168,3 +168,56 @@ POPULATION: list[tuple[str, str]] = [
     ("pooled-boost-log-l2", _pooled(objective="l2")),
     ("pooled-boost-log-l1", _pooled(seed=1)),
 ]
+
+
+def _variant(template: str, **replacements: str) -> str:
+    """A rule's text with some of its settings replaced (old text -> new text)."""
+    for old, new in replacements.items():
+        assert old in template, old
+        template = template.replace(old, new)
+    return HEADER + "\n" + template + "\n" + FOOTER
+
+
+def _sweep() -> list[tuple[str, str]]:
+    members = [("pooled-boost-ensemble", _solution("pooled-boost-ensemble"))]
+    for lags in (6, 18, 36, 48, 72, 96, 132):
+        for log in (False, True):
+            members.append((f"ar-{lags}{'-log' if log else ''}", _recursive(lags, log=log)))
+    for lags in (24, 60, 132):
+        for alpha in ("10.0", "100.0"):
+            template = RECURSIVE.replace("alpha=1.0", f"alpha={alpha}")
+            members.append((f"ar-{lags}-log-alpha{alpha[:-2]}", HEADER + template.format(lags=lags, log=True) + FOOTER))
+    for lags in (48, 96, 180, 220):
+        for log in (False, True):
+            members.append((f"direct-{lags}{'-log' if log else ''}", _direct(lags, log=log)))
+    for lags in (66, 132, 264):
+        for alpha in ("1.0", "100.0", "1000.0"):
+            template = DIRECT.replace("alpha=10.0", f"alpha={alpha}")
+            code = HEADER + template.format(lags=lags, log=True) + FOOTER
+            members.append((f"direct-{lags}-log-alpha{alpha[:-2]}", code))
+        template = DIRECT.replace("alpha=10.0", "alpha=1000.0")
+        members.append((f"direct-{lags}-raw-alpha1000", HEADER + template.format(lags=lags, log=False) + FOOTER))
+    for lags in (66, 132, 198):
+        for objective in ("l1", "l2"):
+            for trees in (150, 300):
+                members.append((f"pooled-{objective}-{lags}-{trees}",
+                                _pooled(lags=lags, objective=objective, trees=trees)))
+    for seed in (2, 3, 4):
+        members.append((f"pooled-l1-s{seed}", _pooled(seed=seed)))
+        members.append((f"pooled-l2-s{seed}", _pooled(objective="l2", seed=seed)))
+    for window in ("66", "132", "264"):
+        for neighbours in ("1", "3", "10"):
+            members.append((f"analogues-{window}-k{neighbours}",
+                            _variant(RULES["analogues"], **{"min(132,": f"min({window},", "== 5": f"== {neighbours}"})))
+    for smooth in ("3", "25", "49"):
+        for period in ("128", "132", "136"):
+            members.append((f"smooth-{smooth}-cycle-{period}",
+                            _variant(RULES["smooth-snaive-132"], **{"rolling(13,": f"rolling({smooth},",
+                                                                     "cycle_back(132)": f"cycle_back({period})"})))
+    for period in (126, 130, 134, 138):
+        code = _variant(RULES["snaive-132"], **{"cycle_back(132)": f"cycle_back({period})"})
+        members.append((f"cycle-ago-{period}", code))
+    return members
+
+
+POPULATION += _sweep()
