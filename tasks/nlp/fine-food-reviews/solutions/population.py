@@ -11,7 +11,7 @@ from pathlib import Path
 
 # Members that are one of the task's own solutions: read from that file (team -> file name next to
 # this one), so that the leaderboard scores exactly the code the baseline agent plays.
-SOLUTIONS = {"naive-bayes-counts": "simple.py"}
+SOLUTIONS = {"naive-bayes-counts": "simple.py", "average-four-models": "reference.py"}
 
 
 def _solution(team: str) -> str:
@@ -59,6 +59,10 @@ VECTORIZERS = {
     "word12": "TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)",
     "word13": f"TfidfVectorizer(ngram_range=(1, 3), min_df=2, max_df=0.9, sublinear_tf=True, {TOKENS})",
     "char": 'TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), min_df=3, sublinear_tf=True, max_features=200000)',
+    "word13all": f"TfidfVectorizer(ngram_range=(1, 3), min_df=1, sublinear_tf=True, {TOKENS})",
+    "word12tok": f"TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, {TOKENS})",
+    "word1": "TfidfVectorizer(min_df=1)",
+    "count12": "CountVectorizer(ngram_range=(1, 2), min_df=2)",
     "wordchar": f'make_union(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, {TOKENS}), '
                 'TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True))',
 }
@@ -71,6 +75,11 @@ OUTPUTS = {
 
 POSITIVE = ["great", "love", "best", "delicious", "perfect", "excellent", "favorite", "wonderful", "amazing", "highly"]
 NEGATIVE = ["not", "but", "disappointed", "bad", "however", "unfortunately", "too", "ok", "okay", "waste", "never"]
+
+
+def noise(seed: int) -> str:
+    """Random guesses: the floor of the ranking."""
+    return HEADER + f"\np = np.random.default_rng({seed}).random(len(test))\n" + FOOTER
 
 
 def constant(value: str) -> str:
@@ -138,6 +147,19 @@ p = {OUTPUTS["proba"]}
 ''' + FOOTER
 
 
+def margin_average(members: list[tuple[str, str]]) -> str:
+    """Mean of the squashed margins (decision functions) of several (vectorizer, classifier) pairs."""
+    body = "\nmargins = []\n"
+    for vectorizer, classifier in members:
+        body += f'''
+vectorizer = {VECTORIZERS[vectorizer]}
+x_train, x_test = vectorizer.fit_transform(a), vectorizer.transform(b)
+model = {classifier}.fit(x_train, y)
+margins.append({OUTPUTS["sigmoid"]})
+'''
+    return HEADER + IMPORTS + body + "\np = np.mean(margins, axis=0)\n" + FOOTER
+
+
 def average(members: list[tuple[str, str]]) -> str:
     """Mean of the probabilities of several (vectorizer, classifier) pairs."""
     body = "\npredictions = []\n"
@@ -185,3 +207,73 @@ POPULATION: list[tuple[str, str]] = [
     ("average-linear-trio", average([("word13", LOGREG.format(c=4.0)), ("char", LOGREG.format(c=3.0)),
                                      ("wordchar", "CalibratedClassifierCV(LinearSVC(C=0.3), cv=5)")])),
 ]
+
+# The sweep: more settings of the same templates, weak to strong, each model single-threaded and seeded.
+LOGREG_SEEDED = "LogisticRegression(C={c}, max_iter=3000, random_state=0, n_jobs=1)"
+SVM = "LinearSVC(C={c}, random_state=0)"
+RIDGE = "RidgeClassifier(alpha={alpha}, random_state=0)"
+SGD = "SGDClassifier(loss='{loss}', alpha={alpha}, max_iter=50, tol=None, random_state={seed})"
+LGBM_SEEDED = ("lgb.LGBMClassifier(n_estimators={n}, learning_rate={lr}, num_leaves={leaves}, colsample_bytree=0.3, "
+               "subsample=0.8, subsample_freq=1, random_state={seed}, n_jobs=1, verbose=-1)")
+STATS_LGBM = ("lgb.LGBMClassifier(n_estimators={n}, learning_rate=0.03, num_leaves={leaves}, subsample=0.8, "
+              "subsample_freq=1, random_state={seed}, n_jobs=1, verbose=-1)")
+
+
+def _c(value: float) -> str:
+    return f"{value:g}".replace(".", "p")
+
+
+WIDE = {"ridge": RIDGE.format(alpha=0.3), "svm": SVM.format(c=1.0)}
+CHAR = {"ridge": RIDGE.format(alpha=3.0), "svm": SVM.format(c=0.1)}
+SWEEP: list[tuple[str, str]] = [(f"random-guess-seed{seed}", noise(seed)) for seed in (0, 1, 2)]
+SWEEP += [
+    ("positive-words-only", handmade("words.map(lambda w: sum(t in positive for t in w))")),
+    ("negative-words-only", handmade("-words.map(lambda w: sum(t in negative for t in w))")),
+]
+SWEEP += [(f"text-stats-logreg-c{_c(c)}",
+           features_model(f"make_pipeline(StandardScaler(), LogisticRegression(C={c}, random_state=0, n_jobs=1))"))
+          for c in (0.01, 0.1, 10.0)]
+SWEEP += [(f"text-stats-lgbm-n{n}-leaves{leaves}-seed{seed}",
+           features_model(STATS_LGBM.format(n=n, leaves=leaves, seed=seed)))
+          for n, leaves in ((100, 4), (400, 15)) for seed in (1, 2)]
+SWEEP += [(f"multinomial-nb-{vectorizer}-a{_c(alpha)}", text_model(vectorizer, f"MultinomialNB(alpha={alpha})"))
+          for vectorizer in ("count", "count12") for alpha in (0.1, 0.3, 3.0)]
+SWEEP += [(f"complement-nb-{vectorizer}-a{_c(alpha)}", text_model(vectorizer, f"ComplementNB(alpha={alpha})"))
+          for vectorizer in ("word", "word13all") for alpha in (0.1, 1.0)]
+SWEEP += [(f"bernoulli-nb-a{_c(alpha)}", text_model("binary", f"BernoulliNB(alpha={alpha})"))
+          for alpha in (0.1, 0.3, 3.0)]
+SWEEP += [(f"logreg-{vectorizer}-c{_c(c)}", text_model(vectorizer, LOGREG_SEEDED.format(c=c)))
+          for vectorizer in ("word1", "word12tok", "word13", "word13all") for c in (0.3, 1.0, 10.0, 30.0)]
+SWEEP += [(f"logreg-char-c{_c(c)}", text_model("char", LOGREG_SEEDED.format(c=c))) for c in (1.0, 10.0)]
+SWEEP += [(f"svm-{vectorizer}-c{_c(c)}", text_model(vectorizer, SVM.format(c=c), output="sigmoid"))
+          for vectorizer in ("word12tok", "word13", "word13all") for c in (0.03, 0.3, 1.0, 3.0)]
+SWEEP += [(f"svm-char-c{_c(c)}", text_model("char", SVM.format(c=c), output="sigmoid")) for c in (0.1,)]
+SWEEP += [(f"ridge-{vectorizer}-a{_c(alpha)}", text_model(vectorizer, RIDGE.format(alpha=alpha), output="sigmoid"))
+          for vectorizer in ("word12tok", "word13", "word13all") for alpha in (0.3, 1.0, 3.0)]
+SWEEP += [(f"sgd-{loss}-a{_c(alpha)}-seed{seed}",
+           text_model("word12tok", SGD.format(loss=loss, alpha=alpha, seed=seed), output="sigmoid"))
+          for loss in ("hinge", "modified_huber", "log_loss") for alpha in (1e-5, 1e-4) for seed in (1, 2)]
+SWEEP += [(f"lsa-{k}-logreg-seed{seed}",
+           text_model("word12tok", f"make_pipeline(TruncatedSVD({k}, random_state={seed}), "
+                                   f"{LOGREG_SEEDED.format(c=1.0)})"))
+          for k, seed in ((20, 0), (50, 0), (200, 0), (200, 1))]
+SWEEP += [(f"lgbm-{vectorizer}-n{n}-lr{_c(lr)}-seed{seed}",
+           text_model(vectorizer, LGBM_SEEDED.format(n=n, lr=lr, leaves=leaves, seed=seed), dtype="float32"))
+          for vectorizer, n, lr, leaves in (("word", 100, 0.1, 7), ("word12tok", 300, 0.05, 15))
+          for seed in (1, 2)]
+SWEEP += [(f"nbsvm-{vectorizer}-c{_c(c)}", nbsvm(vectorizer, c))
+          for vectorizer in ("word12tok", "word13all") for c in (1.0, 16.0)]
+SWEEP += [
+    ("average-svm-trio", average([("word13", "CalibratedClassifierCV(" + SVM.format(c=0.3) + ", cv=5)"),
+                                  ("word13all", "CalibratedClassifierCV(" + SVM.format(c=1.0) + ", cv=5)"),
+                                  ("char", "CalibratedClassifierCV(" + SVM.format(c=0.1) + ", cv=5)")])),
+    ("average-logreg-words", average([("word13", LOGREG_SEEDED.format(c=4.0)),
+                                      ("word13all", LOGREG_SEEDED.format(c=16.0))])),
+    ("average-nb-pair", average([("count", "MultinomialNB(alpha=0.3)"), ("binary", "BernoulliNB(alpha=0.3)")])),
+]
+
+SWEEP += [(f"margins-word13-ridge-word13all-{wide}-char-{char}",
+           margin_average([("word13", RIDGE.format(alpha=1.0)), ("word13all", WIDE[wide]), ("char", CHAR[char])]))
+          for wide in WIDE for char in CHAR]
+
+POPULATION += [*SWEEP, ("average-four-models", _solution("average-four-models"))]

@@ -7,8 +7,15 @@ built from a few templates over model settings: constants, one-feature rules, me
 
 from __future__ import annotations
 
-# No member is solutions/simple.py or reference.py itself (test_tasks checks the claims of those that are).
-SOLUTIONS: dict[str, str] = {}
+from pathlib import Path
+
+# Members that are one of the task's own solutions: read from that file (team -> file name next to
+# this one), so that the leaderboard scores exactly the code the baseline agent plays.
+SOLUTIONS = {"logreg-words-simple": "simple.py", "stack-words-chars-neighbours": "reference.py"}
+
+
+def _solution(team: str) -> str:
+    return (Path(__file__).parent / SOLUTIONS[team]).read_text(encoding="utf-8")
 
 
 HEADER = '''\
@@ -85,6 +92,11 @@ from sklearn.naive_bayes import BernoulliNB, MultinomialNB
 from sklearn.pipeline import make_union
 from sklearn.svm import LinearSVC
 '''
+
+
+def noise(seed: int) -> str:
+    """Random guesses: the floor of the ranking."""
+    return HEADER + f"\np = np.random.default_rng({seed}).random(len(test))\n" + FOOTER
 
 
 def constant(value: str) -> str:
@@ -188,6 +200,35 @@ p = model.fit(f_train, y).predict_proba(f_test)[:, 1]
 ''' + FOOTER
 
 
+def stack_seeded(vectorizer: str, c: float, n_estimators: int, k: int | None, seed: int, leaves: int = 15,
+                 learning_rate: float = 0.03) -> str:
+    """As stack(), with the folds and the booster seeded by `seed`, and the booster's size and pace as settings."""
+    neighbour_code = "" if k is None else NEIGHBOURS.format(k=k)
+    extra_train = "" if k is None else ", neighbours(seconds_train, True)"
+    extra_test = "" if k is None else ", neighbours(seconds_test, False)"
+    return HEADER + TEXT_IMPORTS + "import lightgbm as lgb\nfrom sklearn.model_selection import StratifiedKFold\n" \
+        + META + neighbour_code + f'''
+def text_probabilities(fit_frame, fit_y, frames):
+    vectorizer = {VECTORIZERS[vectorizer]}
+    x_fit = vectorizer.fit_transform(fit_frame["text"])
+    model = LogisticRegression(C={c}, max_iter=3000, random_state={seed}, n_jobs=1).fit(x_fit, fit_y)
+    return [model.predict_proba(vectorizer.transform(f["text"]))[:, 1] for f in frames]
+
+
+oof = np.zeros(len(train))
+for fit_idx, val_idx in StratifiedKFold(5, shuffle=True, random_state={seed}).split(train, y):
+    oof[val_idx] = text_probabilities(train.iloc[fit_idx], y[fit_idx], [train.iloc[val_idx]])[0]
+text_test = text_probabilities(train, y, [test])[0]
+
+f_train = pd.concat([meta(train){extra_train}], axis=1).assign(text_p=oof)
+f_test = pd.concat([meta(test){extra_test}], axis=1).assign(text_p=text_test)
+model = lgb.LGBMClassifier(n_estimators={n_estimators}, learning_rate={learning_rate}, num_leaves={leaves},
+                           subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state={seed}, n_jobs=1,
+                           verbose=-1)
+p = model.fit(f_train, y).predict_proba(f_test)[:, 1]
+''' + FOOTER
+
+
 LGBM_META = ("lgb.LGBMClassifier(n_estimators={n}, learning_rate=0.03, num_leaves={leaves}, random_state=0, "
              "n_jobs=1, verbose=-1)")
 LOGREG_META = ("make_pipeline(make_column_transformer((OneHotEncoder(handle_unknown='ignore'), ['weekday']), "
@@ -222,3 +263,67 @@ POPULATION: list[tuple[str, str]] = [
     ("stack-with-time-neighbours", stack("wordchar", 10.0, 300, 5)),
     ("stack-neighbours-overfit", stack("word", 30.0, 1500, 1)),
 ]
+
+# The sweep: more settings of the same templates, weak to strong, each model single-threaded and seeded.
+LOGREG = "LogisticRegression(C={c}, max_iter=3000, random_state=0, n_jobs=1)"
+SVM = "LinearSVC(C={c}, random_state=0)"
+SGD = "SGDClassifier(loss='{loss}', alpha={alpha}, max_iter=50, tol=None, random_state={seed})"
+LGBM_META_SEEDED = ("lgb.LGBMClassifier(n_estimators={n}, learning_rate={lr}, num_leaves={leaves}, subsample=0.8, "
+                    "subsample_freq=1, colsample_bytree=0.8, random_state={seed}, n_jobs=1, verbose=-1)")
+LOGREG_META_C = ("make_pipeline(make_column_transformer((OneHotEncoder(handle_unknown='ignore'), ['weekday']), "
+                 "remainder=StandardScaler()), LogisticRegression(C={c}, max_iter=2000, random_state=0, n_jobs=1))")
+
+
+def _c(value: float) -> str:
+    return f"{value:g}".replace(".", "p")
+
+
+SWEEP: list[tuple[str, str]] = [(f"random-guess-seed{seed}", noise(seed)) for seed in (0, 1)]
+SWEEP += [(f"constant-{_c(value)}", constant(str(value))) for value in (0.3, 0.7)]
+SWEEP += [(f"has-link-rule-s{smoothing}", rule('text.str.contains("http", regex=False)', smoothing))
+          for smoothing in (1, 100)]
+SWEEP += [(f"hour-of-day-rule-s{smoothing}",
+           rule('pd.to_datetime(frame["created_at"], utc=True).dt.tz_convert("America/New_York").dt.hour', smoothing))
+          for smoothing in (2, 100)]
+SWEEP += [
+    ("weekday-rule", rule('pd.to_datetime(frame["created_at"], utc=True).dt.tz_convert("America/New_York")'
+                          '.dt.day_of_week', 10)),
+    ("month-rule", rule('pd.to_datetime(frame["created_at"], utc=True).dt.strftime("%Y-%m")', 10)),
+    ("is-reply-rule", rule('frame["is_reply"]', 10)),
+    ("quote-rule", rule('text.str.contains(\'"\', regex=False)', 10)),
+    ("hashtag-rule", rule('text.str.contains("#", regex=False)', 10)),
+    ("mention-rule", rule('text.str.contains("@", regex=False)', 10)),
+    ("link-quote-hour-rule", rule('text.str.contains("http", regex=False).astype(str) + text.str.startswith(\'"\')'
+                                  '.astype(str) + pd.to_datetime(frame["created_at"], utc=True)'
+                                  '.dt.tz_convert("America/New_York").dt.hour.astype(str)', 10)),
+]
+SWEEP += [(f"metadata-logreg-c{_c(c)}", meta_model(LOGREG_META_C.format(c=c))) for c in (0.01, 0.1, 10.0)]
+SWEEP += [(f"metadata-lgbm-n{n}-leaves{leaves}-seed{seed}",
+           meta_model(LGBM_META_SEEDED.format(n=n, lr=0.03, leaves=leaves, seed=seed)))
+          for n, leaves in ((100, 7), (400, 15), (1000, 31)) for seed in (1, 2)]
+SWEEP += [(f"when-only-lgbm-n{n}-seed{seed}",
+           meta_model(LGBM_META_SEEDED.format(n=n, lr=0.03, leaves=15, seed=seed), ["hour", "weekday", "days"]))
+          for n in (100, 400) for seed in (1,)]
+SWEEP += [(f"multinomial-nb-{vectorizer}-a{_c(alpha)}", text_model(vectorizer, f"MultinomialNB(alpha={alpha})"))
+          for vectorizer in ("count", "word12") for alpha in (0.03, 0.3, 3.0)]
+SWEEP += [(f"bernoulli-nb-a{_c(alpha)}", text_model("binary", f"BernoulliNB(alpha={alpha})")) for alpha in (0.1, 2.0)]
+SWEEP += [(f"logreg-{vectorizer}-c{_c(c)}", text_model(vectorizer, LOGREG.format(c=c)))
+          for vectorizer in ("word", "word12", "char", "wordchar") for c in (0.1, 1.0, 10.0, 30.0)]
+SWEEP += [(f"svm-{vectorizer}-c{_c(c)}", text_model(vectorizer, SVM.format(c=c), output="sigmoid"))
+          for vectorizer in ("word12", "char") for c in (0.1, 0.3)]
+SWEEP += [(f"svm-calibrated-{vectorizer}-c{_c(c)}",
+           text_model(vectorizer, f"CalibratedClassifierCV({SVM.format(c=c)}, cv=5)"))
+          for vectorizer in ("word12", "char", "wordchar") for c in (0.1, 1.0)]
+SWEEP += [(f"sgd-{loss}-a{_c(alpha)}-seed{seed}", text_model("word12", SGD.format(loss=loss, alpha=alpha, seed=seed)))
+          for loss in ("log_loss", "modified_huber") for alpha in (1e-5, 1e-4, 1e-3) for seed in (1,)]
+SWEEP += [(f"text-plus-meta-logreg-{vectorizer}-c{_c(c)}", text_meta_linear(vectorizer, c))
+          for vectorizer in ("word", "word12", "char", "wordchar") for c in (1.0, 10.0)
+          if (vectorizer, c) != ("wordchar", 3.0)]
+SWEEP += [(f"stack-{vectorizer}-c{_c(c)}-k{k}-n{n}-seed{seed}", stack_seeded(vectorizer, c, n, k, seed))
+          for vectorizer, c in (("word12", 3.0), ("wordchar", 10.0)) for k in (None, 3, 10) for n in (300,)
+          for seed in (1,)]
+SWEEP += [(f"stack-wordchar-k5-n{n}-lr{_c(lr)}-leaves{leaves}-seed{seed}",
+           stack_seeded("wordchar", 10.0, n, 5, seed, leaves, lr))
+          for n, lr, leaves in ((200, 0.05, 7), (400, 0.03, 7), (600, 0.02, 15), (300, 0.1, 31)) for seed in (1, 2)]
+
+POPULATION += SWEEP + [(team, _solution(team)) for team in SOLUTIONS]
