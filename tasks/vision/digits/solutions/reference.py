@@ -1,4 +1,5 @@
-"""Reference: a small convolutional network trained with one-pixel shifts, two seeds averaged (CPU, one thread)."""
+"""Reference: a small convolutional network (three 3x3 convolution layers) trained for 20 epochs on batches moved
+by up to one pixel each way, as the images were (CPU, one thread)."""
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ def make_net():
     )
 
 
-def train_one(seed, epochs=40, batch=64):
+def train_one(seed, epochs=20, batch=64):
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     net = make_net()
@@ -56,6 +57,6 @@ def train_one(seed, epochs=40, batch=64):
         return torch.softmax(net(torch.from_numpy(X_test)[:, None]), dim=1).numpy()
 
 
-probabilities = sum(train_one(seed) for seed in range(2))
+probabilities = train_one(seed=0)
 prediction = probabilities.argmax(axis=1)
 pd.DataFrame({"id": test["id"], "label": prediction.astype(int)}).to_csv("submission.csv", index=False)
