@@ -4,8 +4,10 @@ placed with it, never behind it (the leaderboard file is rounded, the agent's sc
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import dojo_lite
@@ -19,8 +21,18 @@ def _code_writing(ids: list[int], labels: list[int]) -> str:
             "pd.DataFrame({'PassengerId': rows[0], 'Survived': rows[1]}).to_csv('submission.csv', index=False)\n")
 
 
+def _titanic_with_a_rounded_leaderboard(root: Path) -> dojo_lite.Task:
+    """The built-in titanic task, its leaderboard written with 8 digits as leaderboard files often are."""
+    folder = root / "tabular" / "titanic-survival"
+    shutil.copytree(dojo_lite.find_task("tabular/titanic-survival").path, folder)
+    board = pd.read_csv(folder / "leaderboard.csv")
+    board["score"] = [f"{score:.8f}" for score in board["score"]]
+    board.to_csv(folder / "leaderboard.csv", index=False)
+    return dojo_lite.find_task("tabular/titanic-survival", [root])
+
+
 def test_titanic_score_of_exactly_an_entry_takes_that_entry_place(tmp_path: Path) -> None:
-    task = dojo_lite.find_task("tabular/titanic-survival")
+    task = _titanic_with_a_rounded_leaderboard(tmp_path / "tasks")
     board = task.leaderboard()
     assert board is not None
     answers = task.prepare("full").answers()
