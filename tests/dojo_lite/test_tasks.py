@@ -18,7 +18,6 @@ from conftest import TOY_TOML
 import dojo_lite
 from dojo_lite import TaskFormatError, TaskNotFound
 from dojo_lite._leaderboard import population
-from dojo_lite._metrics import Direction
 from dojo_lite._verify import PERFECT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,17 +41,16 @@ class Standing:
 
     @classmethod
     def of(cls, task: dojo_lite.Task) -> Standing:
-        board = pd.read_csv(task.path / "leaderboard.csv")
-        scores = board.set_index("team")["score"]
+        board = task.leaderboard()
+        assert board is not None, f"{task.id} has no leaderboard.csv"
+        scores = pd.read_csv(task.path / "leaderboard.csv").set_index("team")["score"]  # the board keeps no teams
         teams = {file: team for team, file in task.module("solutions/population.py").SOLUTIONS.items()}
-        sign = 1.0 if task.grading.direction is Direction.MAXIMIZE else -1.0
 
         def place(file: str) -> int:
             assert file in teams, f"{task.id}: solutions/{file} is not a member of the population (claim it)"
-            return 1 + int((sign * scores > sign * scores[teams[file]]).sum())
+            return board.position(float(scores[teams[file]]))
 
-        best = scores.max() if sign > 0 else scores.min()
-        return cls(len(board), place("simple.py"), place("reference.py"), float(best))
+        return cls(len(board), place("simple.py"), place("reference.py"), board.scores[0])
 
     def cells(self, task: dojo_lite.Task) -> list[str]:
         """The cells of the task's row in tasks/README.md's table, but its rows of data (checked as a number)."""
