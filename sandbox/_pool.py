@@ -658,6 +658,9 @@ class Pool:
             except SpareLost:
                 # The spare died before it got the code (its zygote was killed):
                 # nothing ran yet, so another spare may take the request.
+                if self._closed:
+                    return RunResult(status=RunStatus.KILLED, message="the pool was closed during the run",
+                                     warnings=self.warnings)
                 log.warning("sandbox: a spare was lost before the run started (attempt %d)", attempt + 1)
                 await self._settle(spare.generation)
             finally:

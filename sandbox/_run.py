@@ -127,8 +127,11 @@ class Run:
                     await self._wait_status()
             except TimeoutError:
                 self.kill(RunStatus.TIMEOUT, f"wall-clock limit of {self.limits.timeout:g} s exceeded")
-            if self.status is None and not self.started and self.killed_for is None:
-                # It hung up before the agent started (its zygote was killed): nothing ran.
+            if (self.status is None and not self.started and self.killed_for is None
+                    and not self.context.pool_closed()):
+                # It hung up before the agent started (its zygote was killed): nothing ran.  When
+                # the pool is closing, the hang-up is the close's: the run ends as killed, even
+                # if the close came before the spare's word that the agent started was read.
                 raise SpareLost
             wall = time.monotonic() - started
             if self.early_exit:

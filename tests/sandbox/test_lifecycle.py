@@ -80,6 +80,26 @@ def test_closing_ends_a_run_in_flight_promptly(fresh_pool: Callable[..., Driver]
     assert result.status in (RunStatus.KILLED, RunStatus.SANDBOX_ERROR), describe(result)
 
 
+@pytest.mark.slow
+def test_closing_before_the_start_is_heard_ends_the_run_as_killed(
+    fresh_pool: Callable[..., Driver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The close lands after the request went out but before the spare's word that the agent
+    started was read: the hang-up is the close's, not a lost spare's, so run() neither retries
+    on the closed pool (PoolClosed) nor reports a sandbox error."""
+    driver = fresh_pool()
+    send = sandbox._run.Run._send
+
+    async def send_then_close(self: sandbox._run.Run, request: dict[str, object], source: bytes) -> None:
+        await send(self, request, source)
+        await driver.pool.aclose()
+
+    monkeypatch.setattr(sandbox._run.Run, "_send", send_then_close)
+    result = driver.runner.run(driver.pool.run(LONG_RUN, workdir="w"))
+    assert result.status is RunStatus.KILLED, describe(result)
+    assert "closed" in result.message
+
+
 def test_closing_leaves_no_task_behind(runner: asyncio.Runner) -> None:
     async def open_and_close() -> list[str]:
         before = asyncio.all_tasks()
