@@ -84,7 +84,7 @@ TASK_PACKAGES = _task_packages()
 
 setup(
     packages=["sandbox", "dojo_lite", "dojo_lite.compat", "dojo_lite.compat.mledojo", "dojo_lite.ray",
-              "dojo_lite.integrations", "dojo_lite.report", *TASK_PACKAGES],
+              "dojo_lite.integrations", "dojo_lite.report", "dojo_lite_verifiers", *TASK_PACKAGES],
     package_data={"dojo_lite.report": ["templates/*"], **{package: TASK_DATA for package in TASK_PACKAGES}},
     distclass=BinaryDistribution,
     cmdclass={"build_py": BuildPyWithNsjail, "bdist_wheel": PlatformWheel},

@@ -33,6 +33,7 @@ from ._chat import ChatStep as ChatStep
 from ._chat import ChatUsage as ChatUsage
 from ._defaults import FROM_TASK as FROM_TASK
 from ._defaults import FromTask as FromTask
+from ._durations import Durations as Durations
 from ._env import DojoEnv as DojoEnv
 from ._episode import Episode as Episode
 from ._episode import RewardFn as RewardFn
@@ -105,6 +106,7 @@ __all__ = [
     "Direction",
     "DojoEnv",
     "DojoError",
+    "Durations",
     "EnvClosed",
     "Episode",
     "EpisodeResult",

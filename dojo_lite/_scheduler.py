@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import gc
 import io
 import os
-import statistics
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
@@ -23,6 +23,7 @@ import sandbox
 from ._admission import Admission, GpuNeed, GpuSlot, Request
 from ._agents import Agent, EpisodeResult, run_episode
 from ._backend import Ran, _OnPool, check_pool_options, start_task_pool
+from ._durations import Durations
 from ._env import DojoEnv
 from ._errors import ConfigError, EnvClosed, UsageError, translated
 from ._metrics import METRICS, PredictionKind
@@ -70,14 +71,6 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def _percentile(values: Sequence[float], q: float) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
-
-
 @attrs.frozen
 class SchedulerStats:
     """Where time went and how full the budgets were (a snapshot)."""
@@ -107,8 +100,8 @@ class _Meter:
 
     clock: Callable[[], float]
     started: float = attrs.field(default=attrs.Factory(lambda self: self.clock(), takes_self=True))
-    waits: list[float] = attrs.field(factory=list)
-    runs: list[float] = attrs.field(factory=list)
+    waits: Durations = attrs.field(factory=Durations)
+    runs: Durations = attrs.field(factory=Durations)
     overhead_s: float = 0.0
     last: float = attrs.field(default=attrs.Factory(lambda self: self.clock(), takes_self=True))
     held: dict[str, float] = attrs.field(factory=dict)  # resource -> amount x seconds
@@ -359,23 +352,24 @@ class Scheduler:
         meter.tick(self.admission)
         grant = await self.admission.acquire(Request(episode, limits.cpus, limits.memory, gpu))
         meter.tick(self.admission)
-        meter.waits.append(grant.waited_s)
+        meter.waits.add(grant.waited_s)
         held = self._clock()
         try:
             result = await run(grant.gpu)
         finally:
             meter.tick(self.admission)
             self.admission.release(grant)
-            meter.runs.append(self._clock() - held)
+            meter.runs.add(self._clock() - held)
         meter.overhead_s += max(0.0, self._clock() - held - result.wall_s)
         return Ran(result, grant.waited_s)
 
     # ------------------------------------------------------------ visibility
 
-    def samples(self) -> tuple[list[float], list[float]]:
-        """Every run's queue wait and run time so far (seconds, copies): the samples behind the
-        percentiles of :meth:`stats`, for merging them across schedulers (``dojo_lite.ray``)."""
-        return list(self._meter.waits), list(self._meter.runs)
+    def samples(self) -> tuple[Durations, Durations]:
+        """The summaries of every run's queue wait and run time so far (copies, bounded in size
+        whatever the run count): what the percentiles of :meth:`stats` come from, for merging
+        them across schedulers (``dojo_lite.ray``)."""
+        return copy.deepcopy(self._meter.waits), copy.deepcopy(self._meter.runs)
 
     def stats(self) -> SchedulerStats:
         """Queue length, wait and run times, overhead, and utilisation per resource so far."""
@@ -389,10 +383,10 @@ class Scheduler:
                   **{f"gpu{i}": float(i in usage.gpu_whole or usage.gpu_shares.get(i, 0) > 0) for i in admission.gpus}}
         return SchedulerStats(
             episodes_active=self._active, episodes_done=self._done, pools_open=len(self._leases),
-            queue_length=admission.queue_length, max_queue_length=admission.max_queue, runs=len(meter.runs),
-            wait_p50_s=_percentile(meter.waits, 50), wait_p95_s=_percentile(meter.waits, 95),
-            wait_max_s=max(meter.waits, default=None), run_p50_s=_percentile(meter.runs, 50),
-            run_p95_s=_percentile(meter.runs, 95), overhead_s=meter.overhead_s,
+            queue_length=admission.queue_length, max_queue_length=admission.max_queue, runs=meter.runs.count,
+            wait_p50_s=meter.waits.percentile(50), wait_p95_s=meter.waits.percentile(95),
+            wait_max_s=meter.waits.max, run_p50_s=meter.runs.percentile(50),
+            run_p95_s=meter.runs.percentile(95), overhead_s=meter.overhead_s,
             utilisation={k: meter.held.get(k, 0.0) / (capacity[k] * elapsed) for k in capacity},
             in_use=in_use)
 

@@ -25,10 +25,9 @@ trace; a task's ``@vf.reward`` methods score the finished trace (its rubric).  H
   score of its best graded execution (see :data:`~dojo_lite.integrations.REWARDS`), and
   :meth:`DojoTask.steps` a metric.
 
-verifiers loads a taskset, its env and its harness by an id naming a top-level module; this
-module is importable under the id :data:`TASKSET_ID` once it was imported (which
-:func:`load_environment` does).  A process that loads the env by id alone (``vf-eval``, served
-env workers) must import ``dojo_lite.integrations.verifiers`` first.
+verifiers loads a taskset, its env and its harness by an id naming a top-level module: dojo_lite
+installs ``dojo_lite_verifiers`` (:data:`TASKSET_ID`), which re-exports them, so a process that
+knows the env by id alone (``vf-eval dojo-lite-verifiers``, served env workers) finds them.
 """
 
 from __future__ import annotations
@@ -247,5 +246,6 @@ def load_environment(tasks: str | Sequence[str], *, seeds: Sequence[int | None] 
     return vf.load_environment(config)
 
 
-# verifiers imports a taskset, env or harness by an id naming a top-level module
+# verifiers imports a taskset, env or harness by an id naming a top-level module: the installed
+# dojo_lite_verifiers, or this module where dojo_lite runs from a source tree never installed
 sys.modules.setdefault(TASKSET_ID, sys.modules[__name__])

@@ -22,6 +22,7 @@ import ray
 
 from .._admission import GpuNeed
 from .._agents import Agent, EpisodeResult
+from .._durations import Durations
 from .._env import DojoEnv
 from .._errors import ConfigError, EnvClosed
 from .._scheduler import Scheduler, SchedulerStats
@@ -187,9 +188,9 @@ class NodeActor:
 
     # ------------------------------------------------------------ the node as a whole
 
-    async def stats(self) -> tuple[SchedulerStats, list[float], list[float]]:
-        """This node's scheduler statistics, and its waits and run times (seconds, every run so
-        far), from which the router merges percentiles across nodes."""
+    async def stats(self) -> tuple[SchedulerStats, Durations, Durations]:
+        """This node's scheduler statistics, and the summaries of its waits and run times (bounded
+        in size whatever the run count), from which the router merges percentiles across nodes."""
         sched = self._sched()
         waits, runs = sched.samples()
         return sched.stats(), waits, runs

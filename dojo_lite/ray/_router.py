@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import json
 import logging
+import socket
 import statistics
 from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from typing import Any
@@ -21,10 +22,11 @@ import sandbox
 
 from .._admission import GpuNeed
 from .._agents import Agent, EpisodeResult, play
+from .._durations import Durations
 from .._errors import ConfigError, EnvClosed, NodeLost, UsageError, translated
 from .._nursery import Nursery, shielded
 from .._observation import ActionSpace, ObservationSpace
-from .._scheduler import SchedulerStats, _percentile
+from .._scheduler import SchedulerStats
 from .._task import Task, builtin_root, find_task
 from ._node import FORWARDED, EnvSpec, NodeActor, NodeInfo, NodeOptions, encode_action, result_from_json
 
@@ -86,7 +88,7 @@ class _Node:
     placed: int = 0
     open: int = 0
     lost: int = 0
-    last: tuple[SchedulerStats, list[float], list[float]] | None = None
+    last: tuple[SchedulerStats, Durations, Durations] | None = None
 
     @property
     def load(self) -> float:
@@ -298,12 +300,15 @@ class RayScheduler:
 
     On entering, it connects to Ray (``address``: None for the running connection, else
     ``ray.init``'s own default, a local cluster or ``$RAY_ADDRESS``; ``"auto"``; or
-    ``"host:port"``) and starts one node actor on every alive node with CPUs (or on ``nodes``,
-    Ray node ids).  Each node's budgets are Ray resources, reserved for its actor (so Ray places
-    nothing else on them): ``cpus`` (default: all of the node's Ray CPUs), ``memory`` (bytes or
-    ``"96G"``; default 80% of the node's Ray memory) and ``gpus`` (a count; default 0, None for
-    all of the node's); each at most what the node has in Ray, and the node caps CPUs and memory
-    at what its host has.  A node that cannot be started within ``start_timeout_s`` is an error.
+    ``"host:port"``, refused within ``connect_timeout_s`` if nothing answers there) and starts
+    one node actor on every alive node with CPUs (or on ``nodes``, Ray node ids).  Without
+    ``nodes``, it looks for nodes that joined every ``watch_nodes_s`` seconds (None: never) and
+    starts actors there too; :meth:`refresh_nodes` looks at once.  Each node's budgets are Ray
+    resources, reserved for its actor (so Ray places nothing else on them): ``cpus`` (default:
+    all of the node's Ray CPUs), ``memory`` (bytes or ``"96G"``; default 80% of the node's Ray
+    memory) and ``gpus`` (a count; default 0, None for all of the node's); each at most what
+    the node has in Ray, and the node caps CPUs and memory at what its host has.  A node that
+    cannot be started within ``start_timeout_s`` is an error.
     The other keyword arguments (``idle_close_s``, ``spares``, ``task_path``, ``cache``,
     ``trajectory_dir``, ``pool_options``, ...) go to every node's :class:`~dojo_lite.Scheduler`;
     paths are paths on the nodes (a shared file system, or the same layout on every host).
@@ -316,19 +321,24 @@ class RayScheduler:
 
     def __init__(self, address: str | None = None, *, nodes: Sequence[str] | None = None, cpus: float | None = None,
                  memory: int | str | None = None, gpus: int | None = 0, start_timeout_s: float = 300.0,
-                 max_concurrency: int = 10_000, **scheduler_options: Any) -> None:
+                 max_concurrency: int = 10_000, watch_nodes_s: float | None = 10.0,
+                 connect_timeout_s: float = 10.0, **scheduler_options: Any) -> None:
         unknown = sorted(set(scheduler_options) - set(FORWARDED))
         if unknown:
             raise ConfigError(f"RayScheduler does not take {unknown}; it passes on {list(FORWARDED)}")
-        if (cpus is not None and cpus <= 0) or (gpus is not None and gpus < 0) or start_timeout_s <= 0:
-            raise ConfigError(f"want cpus > 0, gpus >= 0 and start_timeout_s > 0; got {cpus!r}, {gpus!r}, "
-                              f"{start_timeout_s!r}")
+        if ((cpus is not None and cpus <= 0) or (gpus is not None and gpus < 0) or start_timeout_s <= 0
+                or (watch_nodes_s is not None and watch_nodes_s <= 0) or connect_timeout_s <= 0):
+            raise ConfigError(f"want cpus > 0, gpus >= 0, and start_timeout_s, watch_nodes_s (or None) and "
+                              f"connect_timeout_s > 0; got {cpus!r}, {gpus!r}, {start_timeout_s!r}, "
+                              f"{watch_nodes_s!r}, {connect_timeout_s!r}")
         with translated():
             self._memory = None if memory is None else sandbox.parse_size(memory)
         self.address = address
         self._want = None if nodes is None else set(nodes)
         self._cpus, self._gpus = cpus, gpus
         self.start_timeout_s = start_timeout_s
+        self.watch_nodes_s = watch_nodes_s
+        self.connect_timeout_s = connect_timeout_s
         self.max_concurrency = max_concurrency
         self.task_path = tuple(str(p) for p in scheduler_options.get("task_path", ()))
         self._scheduler_options = _as_text({**scheduler_options, "task_path": self.task_path})
@@ -336,6 +346,7 @@ class RayScheduler:
         self._keys = itertools.count()
         self._nursery = Nursery("the Ray scheduler")
         self._opening: asyncio.Lock | None = None
+        self._refreshing: asyncio.Lock | None = None
         self._opened = False
         self._active = 0  # episodes of run_episode running now, and finished (as a Scheduler counts them)
         self._done = 0
@@ -358,10 +369,14 @@ class RayScheduler:
             if not self._opened:
                 await self._start_nodes()
                 self._opened = True
+                await self._nursery.open()
+                if self._want is None and self.watch_nodes_s is not None:
+                    self._nursery.start_soon(self._watch_nodes(self.watch_nodes_s), name="the watch for new Ray nodes")
         await self._nursery.open()
 
     async def _start_nodes(self) -> None:
         if not ray.is_initialized():
+            _check_reachable(self.address, self.connect_timeout_s)
             # On this thread: ray.init installs signal handlers, which only the main thread may.
             # Once, before any episode.
             try:
@@ -371,29 +386,71 @@ class RayScheduler:
             self._owns_ray = True
         elif self.address not in (None, "auto"):
             _log.info("dojo_lite: Ray is already connected; RayScheduler(%r) uses that connection", self.address)
-        every: list[dict[str, Any]] = ray.nodes()  # type: ignore[no-untyped-call]
-        chosen = [n for n in every if n["Alive"] and n["Resources"].get("CPU", 0) > 0
-                  and (self._want is None or n["NodeID"] in self._want)]
+        chosen = self._new_nodes(ray.nodes())  # type: ignore[no-untyped-call]
         if not chosen:
             raise ConfigError("no Ray node to run episodes on: none alive with CPUs"
                               + (f" among {sorted(self._want)}" if self._want else ""))
+        self._nodes = await self._start_actors(chosen)
+
+    def _new_nodes(self, every: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The nodes of ``every`` (Ray's node table) to start an actor on: alive, with CPUs,
+        among those asked for, and not started yet (a lost node's id is never taken again)."""
+        known = {n.info.node_id for n in self._nodes}
+        return [n for n in every if n["Alive"] and n["Resources"].get("CPU", 0) > 0 and n["NodeID"] not in known
+                and (self._want is None or n["NodeID"] in self._want)]
+
+    async def _start_actors(self, chosen: list[dict[str, Any]]) -> list[_Node]:
+        """A started node actor on each of ``chosen``, numbered after the nodes already known."""
         remote: Any = ray.remote(NodeActor)  # typed by Ray as the class; it is an actor class
         actors = [remote.options(**self._reservation(node)).remote(self._options(node)) for node in chosen]
         try:
             infos = await asyncio.wait_for(asyncio.gather(*(a.open.remote() for a in actors)), self.start_timeout_s)
-        except TimeoutError:
-            for actor in actors:
+        except BaseException as exc:
+            for actor in actors:  # none is kept: a half-started node holds its budgets for nothing
                 ray.kill(actor)
-            raise ConfigError(f"the node actors did not start within {self.start_timeout_s:g} s: Ray could not "
-                              f"reserve {[self._reservation(n)['num_cpus'] for n in chosen]} CPUs (and the memory "
-                              "and GPUs) on the nodes; is something else holding them?") from None
-        except ray.exceptions.RayError as exc:  # a node's scheduler refused its budgets, or a node died
-            for actor in actors:
-                ray.kill(actor)
-            if isinstance(exc, ray.exceptions.RayTaskError) and isinstance(exc.cause, Exception):
-                raise exc.cause from exc
-            raise NodeLost(f"a Ray node was lost while its node actor started: {exc}") from exc
-        self._nodes = [_Node(actor, info, i) for i, (actor, info) in enumerate(zip(actors, infos, strict=True))]
+            raise self._start_failed(exc, chosen)  # noqa: B904  (its cause is set where there is one)
+        first = len(self._nodes)
+        return [_Node(actor, info, first + i) for i, (actor, info) in enumerate(zip(actors, infos, strict=True))]
+
+    def _start_failed(self, exc: BaseException, chosen: list[dict[str, Any]]) -> BaseException:
+        """What to raise for ``exc``, raised while node actors started on ``chosen``."""
+        if isinstance(exc, TimeoutError):
+            return ConfigError(f"the node actors did not start within {self.start_timeout_s:g} s: Ray could not "
+                               f"reserve {[self._reservation(n)['num_cpus'] for n in chosen]} CPUs (and the memory "
+                               "and GPUs) on the nodes; is something else holding them?")
+        if not isinstance(exc, ray.exceptions.RayError):  # a cancellation, or a bug: as it is
+            return exc
+        # a node's scheduler refused its budgets (its own error), or a node died
+        error = (exc.cause if isinstance(exc, ray.exceptions.RayTaskError) and isinstance(exc.cause, Exception)
+                 else NodeLost(f"a Ray node was lost while its node actor started: {exc}"))
+        error.__cause__ = exc
+        return error
+
+    async def refresh_nodes(self) -> tuple[NodeInfo, ...]:
+        """Start node actors on the nodes that joined the cluster since (alive, with CPUs; only
+        among ``nodes`` if that was given) and place new episodes there too; returns what those
+        nodes are.  Unless ``nodes`` was given, this runs by itself every ``watch_nodes_s``
+        seconds; call it to take a new node at once.  Raises as opening does if a new node's
+        actor cannot start (then that node is tried again next time)."""
+        self._check_open()
+        if not self._opened:
+            raise UsageError("open the Ray scheduler first: `async with RayScheduler(...) as sched`")
+        self._refreshing = self._refreshing or asyncio.Lock()
+        async with self._refreshing:
+            fresh = self._new_nodes(await asyncio.to_thread(ray.nodes))
+            started = await self._start_actors(fresh) if fresh else []
+            self._nodes += started
+        for node in started:
+            _log.info("dojo_lite: %s joined: new episodes go there too", node.name())
+        return tuple(n.info for n in started)
+
+    async def _watch_nodes(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.refresh_nodes()
+            except (ConfigError, NodeLost) as exc:  # the next look tries that node again
+                _log.warning("dojo_lite: a Ray node that joined could not be used yet: %s", exc)
 
     def _reservation(self, node: dict[str, Any]) -> dict[str, Any]:
         """The Ray options of ``node``'s actor: pinned there, holding the node's budgets."""
@@ -574,13 +631,33 @@ class RayScheduler:
         return _aggregate(self._nodes, self._active, self._done)
 
 
+def _check_reachable(address: str | None, timeout_s: float) -> None:
+    """Fail within ``timeout_s`` if nothing answers at a ``host:port`` address: ``ray.init`` would
+    retry for many minutes before it gave up.  (Something that answers but is not Ray's GCS still
+    gets Ray's own retries.)"""
+    if address is None or address in ("auto", "local") or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"a Ray address is 'auto', 'HOST:PORT' or 'ray://HOST:PORT', not {address!r}")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"nothing answers at the Ray address {address} ({exc or type(exc).__name__}): is the "
+                          "head node started (`ray start --head`) and is that its GCS port (6379 by "
+                          "default)?") from exc
+
+
 def _aggregate(nodes: Sequence[_Node], active: int, done: int) -> RaySchedulerStats:
     per_node = tuple(NodeStats(n.info, n.alive, n.lost_reason, n.placed, n.open if n.alive else 0, n.lost,
                                n.last[0] if n.last else None) for n in nodes)
     seen = [n for n in nodes if n.last is not None]
     parts = [n.last[0] for n in seen if n.last is not None]
-    waits = [w for n in seen if n.last is not None for w in n.last[1]]
-    runs = [r for n in seen if n.last is not None for r in n.last[2]]
+    waits, runs = Durations(), Durations()
+    for node in seen:
+        if node.last is not None:
+            waits, runs = waits.merged(node.last[1]), runs.merged(node.last[2])
     budgets = {"cpus": [n.info.cpus for n in seen], "memory": [float(n.info.memory_bytes) for n in seen]}
     utilisation = {k: sum(p.utilisation.get(k, 0.0) * b for p, b in zip(parts, weights, strict=True))
                    / (sum(weights) or 1.0) for k, weights in budgets.items()}
@@ -594,7 +671,7 @@ def _aggregate(nodes: Sequence[_Node], active: int, done: int) -> RaySchedulerSt
         episodes_active=active, episodes_done=done,
         pools_open=sum(p.pools_open for p in parts), queue_length=sum(p.queue_length for p in parts),
         max_queue_length=sum(p.max_queue_length for p in parts), runs=sum(p.runs for p in parts),
-        wait_p50_s=_percentile(waits, 50), wait_p95_s=_percentile(waits, 95), wait_max_s=max(waits, default=None),
-        run_p50_s=_percentile(runs, 50), run_p95_s=_percentile(runs, 95),
+        wait_p50_s=waits.percentile(50), wait_p95_s=waits.percentile(95), wait_max_s=waits.max,
+        run_p50_s=runs.percentile(50), run_p95_s=runs.percentile(95),
         overhead_s=sum(p.overhead_s for p in parts), utilisation=utilisation, in_use=in_use,
         nodes=per_node, episodes_lost=sum(n.lost for n in nodes))

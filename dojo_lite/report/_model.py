@@ -17,8 +17,8 @@ from typing import Any
 
 import attrs
 
+from .._durations import percentile as _percentile
 from .._errors import TrajectoryError
-from .._scheduler import _percentile
 from .._trajectory import read_trajectory, trajectory_format
 
 __all__ = ["ActionCost", "BatchRecord", "EpisodeView", "Rate", "StepView", "TaskSummary", "TaskTally",

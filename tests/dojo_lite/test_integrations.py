@@ -517,6 +517,31 @@ def test_verifiers_env_runs_an_episode_against_a_chat_server(runtime: DojoRuntim
     assert len(server.requests) == len(script)
 
 
+@pytest.mark.slow
+def test_vf_eval_loads_the_env_by_id_in_a_fresh_process(options: dict[str, Any], tmp_path: Path) -> None:
+    """verifiers' own CLI, knowing the env by its id alone: it imports the installed top-level
+    module ``dojo_lite_verifiers`` (no in-process alias helps a fresh process), runs the episode
+    against the chat server and writes the trace with the position score as its reward."""
+    pytest.importorskip("verifiers")
+    vf_eval = Path(sys.executable).with_name("vf-eval")
+    script = [tool_call("execute_code", {"code": solution(1.0)}), text("Done.")]
+    with serve(OpenAIServer(script=list(script))) as server:
+        done = subprocess.run(
+            [str(vf_eval), "dojo-lite-verifiers", "--env.taskset.tasks", json.dumps([TASK]),
+             "--env.taskset.seeds", "[3]", "--env.taskset.runtime", json.dumps(options), "-m", "scripted",
+             "--client.base-url", server.url, "--client.api-key-var", "DOJO_NO_KEY", "--no-push",
+             "-o", str(tmp_path / "out")],
+            capture_output=True, text=True, timeout=600, cwd=tmp_path, env={**os.environ, "DOJO_NO_KEY": "none"})
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    (traces,) = list((tmp_path / "out").rglob("traces.jsonl"))
+    (episode,) = [json.loads(line) for line in traces.read_text().splitlines()]
+    assert episode["ok"] and episode["errors"] == [] and episode["env"]["id"] == "dojo-lite-verifiers"
+    (trace,) = episode["traces"]
+    assert trace["rewards"] == {"position_score": {"score": 0.5, "weight": 1.0}} and trace["metrics"] == {"steps": 1.0}
+    assert trace["info"]["dojo"]["best_score"] == 1.0 and trace["task"]["data"]["seed"] == 3
+    assert len(server.requests) == len(script)
+
+
 # ------------------------------------------------------------------ SkyRL
 
 

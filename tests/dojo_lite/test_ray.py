@@ -13,9 +13,11 @@ import asyncio
 import inspect
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
+import time
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -296,6 +298,69 @@ def test_a_lost_node_fails_its_episodes_and_the_others_go_on(nodes: Nodes, toy_r
                 await env.aclose()
 
     asyncio.run(main())
+
+
+def test_a_node_that_joins_later_takes_new_episodes(nodes: Nodes, toy_root: Path, private_cache: Path) -> None:
+    async def main() -> None:
+        async with scheduler(toy_root, private_cache, watch_nodes_s=0.5) as sched:
+            assert len(sched.nodes) == 2
+            busy = [sched.env(TASK) for _ in range(2)]  # one open episode on each of a and b
+            late = nodes.cluster.add_node(num_cpus=1, resources={"node_d": 1}, object_store_memory=STORE)
+            try:
+                for _ in range(240):  # the watch starts its actor (with its warm pool: ~10-20 s here)
+                    if len(sched.nodes) == 3:
+                        break
+                    await asyncio.sleep(0.5)
+                assert [n.node_id for n in sched.nodes][2:] == [late.node_id], "the watch took the new node"
+                assert await sched.refresh_nodes() == (), "a node already taken is not started twice"
+                assert sched.cpus == 3
+                fresh = sched.env(TASK)
+                assert fresh.node.node_id == late.node_id, "the least-loaded node is the new one"
+                await fresh.areset()
+                obs, *_, info = await fresh.astep(execute(solution(0.0)))
+                assert obs["status"] == "ok" and info["score"] == 0.0
+                stats = await sched.astats()
+                assert [n.episodes_placed for n in stats.nodes] == [1, 1, 1] and stats.runs == 1
+                for env in (*busy, fresh):
+                    await env.aclose()
+            finally:
+                await sched.aclose()
+                nodes.cluster.remove_node(late)
+
+    asyncio.run(main())
+
+
+def test_pinned_nodes_and_no_watch_leave_a_new_node_alone(nodes: Nodes, toy_root: Path,
+                                                         private_cache: Path) -> None:
+    async def main() -> None:
+        async with scheduler(toy_root, private_cache, nodes=[nodes.ids["a"]]) as sched:
+            late = nodes.cluster.add_node(num_cpus=1, resources={"node_e": 1}, object_store_memory=STORE)
+            try:
+                nodes.cluster.wait_for_nodes()
+                assert await sched.refresh_nodes() == ()  # not among the nodes asked for
+                assert [n.node_id for n in sched.nodes] == [nodes.ids["a"]]
+            finally:
+                await sched.aclose()
+                nodes.cluster.remove_node(late)
+
+    asyncio.run(main())
+
+
+def test_a_wrong_address_is_refused_in_seconds(tmp_path: Path) -> None:
+    """Nothing listens at the address: refused at once, where ray.init would retry for minutes.
+    In a fresh process (this one is connected to the test cluster)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free once closed: nothing listens there
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "dojo_lite", "run", "tabular/titanic-survival", "--episodes", "2",
+                           "--ray", f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    took = time.monotonic() - started
+    assert done.returncode != 0 and took < 30, (took, done.stderr)
+    assert f"nothing answers at the Ray address 127.0.0.1:{port}" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    with pytest.raises(dojo_lite.ConfigError, match="HOST:PORT"):
+        dray._router._check_reachable("no-port-here", 1.0)
 
 
 # ------------------------------------------------------------------ the command line
