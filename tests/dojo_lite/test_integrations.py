@@ -344,6 +344,72 @@ def test_trl_environment_factory_runs_an_episode(runtime: DojoRuntime, options: 
         DojoTRLEnvironment(runtime=runtime).reset(prompt=[])
 
 
+@pytest.mark.slow
+def test_grpo_trainer_trains_a_step_on_dojo_episodes(runtime: DojoRuntime, tmp_path: Path) -> None:
+    """TRL's own GRPOTrainer, built with a dojo_lite environment class, trains one step: it makes
+    tools of the class's methods, resets one environment per rollout with its dataset row, parses
+    the policy's tool call, runs it (a real execution in a jail), feeds the result back, and takes
+    each rollout's reward from ``get_reward``.  The policy is a scripted one inside a tiny real
+    model (Qwen2 layout, untrained; the byte tokenizer with TRL's Qwen 2.5 chat template): its
+    sampling is the script, its forward pass is what GRPO's loss differentiates."""
+    pytest.importorskip("trl")
+    import torch
+    from datasets import Dataset
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+    from trl import GRPOConfig, GRPOTrainer
+    from trl.chat_template_utils import add_response_schema, qwen2_5_chat_template
+
+    from dojo_lite.integrations.trl import DojoTRLEnvironment
+
+    tokenizer = _byte_tokenizer()
+    tokenizer.chat_template = qwen2_5_chat_template
+    add_response_schema(tokenizer)  # how TRL parses a Qwen reply's tool calls
+    call = tokenizer.encode("<tool_call>\n" + json.dumps({"name": "execute_code", "arguments": {"code": solution(1.0)}})
+                            + "\n</tool_call><|im_end|>", add_special_tokens=False)
+    done = tokenizer.encode("Done.<|im_end|>", add_special_tokens=False)
+
+    class ScriptedPolicy(Qwen2ForCausalLM):  # type: ignore[misc]
+        def generate(self, input_ids: Any, **kwargs: Any) -> Any:
+            """First turn: execute the solution; after a tool's answer: stop."""
+            rows = [done if "<tool_response>" in tokenizer.decode(ids) else call for ids in input_ids.tolist()]
+            width = max(map(len, rows))
+            tail = torch.tensor([row + [tokenizer.pad_token_id] * (width - len(row)) for row in rows])
+            return torch.cat([input_ids, tail], dim=1)
+
+    model = ScriptedPolicy(Qwen2Config(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+        num_key_value_heads=1, max_position_embeddings=65536, pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id))
+    resets: list[dict[str, Any]] = []
+    rewards: list[float] = []
+
+    class Recorded(DojoTRLEnvironment):
+        def reset(self, **row: Any) -> str:
+            resets.append({k: row.get(k) for k in ("task", "seed")})
+            return super().reset(**row)
+
+        def get_reward(self) -> float:
+            rewards.append(super().get_reward())
+            return rewards[-1]
+
+    data = Dataset.from_list([{"prompt": [{"role": "user", "content": "Solve the task."}], "task": TASK, "seed": seed}
+                              for seed in (1, 2)])
+    config = GRPOConfig(output_dir=str(tmp_path / "out"), per_device_train_batch_size=2, num_generations=2,
+                        max_completion_length=1024, max_steps=1, use_cpu=True, report_to=[], logging_steps=1,
+                        save_strategy="no", bf16=False, seed=0)
+    trainer = GRPOTrainer(model=model, processing_class=tokenizer, train_dataset=data, args=config,
+                          environment_factory=lambda: Recorded(runtime=runtime))  # rows name the task
+    assert {getattr(t, "__name__", "") for t in trainer.tools} == {"request_info", "validate_code", "execute_code",
+                                                                   "get_history"}
+    trainer.train()
+    assert trainer.state.global_step == 1
+    assert len(resets) == 2 and all(r["task"] == TASK and r["seed"] in (1, 2) for r in resets), resets
+    assert rewards == [0.5, 0.5], "each rollout's execution scored 1.0: position score 0.5 on the toy board"
+    (logged,) = [entry for entry in trainer.state.log_history if "reward" in entry]
+    assert logged["rewards/Recorded/mean"] == 0.5 and logged["reward"] == 0.5, logged
+    assert logged["tools/call_frequency"] > 0 and logged.get("tools/failure_frequency", 0.0) == 0.0, logged
+
+
 # ------------------------------------------------------------------ verl
 
 
