@@ -121,6 +121,30 @@ def _fast(task: dojo_lite.Task) -> dojo_lite.Task:
                         validate_limits=attrs.evolve(task.validate_limits, timeout=2.0))
 
 
+class GcClock:
+    """The collector's time in the loop's thread (``gc.callbacks``): in all, the longest pause and
+    its generation, and how many full (generation 2) collections ran there."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+        self.total = self.longest = 0.0
+        self.longest_generation = -1
+        self.full = 0
+        self._started: float | None = None
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if threading.get_ident() != self.thread:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._started is not None:
+            took, self._started = time.perf_counter() - self._started, None
+            self.total += took
+            self.full += info["generation"] == 2
+            if took > self.longest:
+                self.longest, self.longest_generation = took, info["generation"]
+
+
 class Soak:
     def __init__(self, episodes: int, steps: int, seed: int, concurrency: int) -> None:
         self.episodes, self.steps, self.concurrency = episodes, steps, concurrency
@@ -128,6 +152,8 @@ class Soak:
         self.faults: Counter[str] = Counter()
         self.worst_lag = self.steal_in_worst = self.loop_cpu_in_worst = self.cpu_in_worst = self.worst_busy = 0.0
         self.stalls = 0  # ticks more than 100 ms late
+        self.gc = GcClock()
+        self.gc_in_worst_busy = 0.0
         self.trajectories = Path(tempfile.mkdtemp(prefix="dojo-soak-"))
         self.sched: dojo_lite.Scheduler | None = None
         self.agents: list[SoakAgent] = []
@@ -165,10 +191,12 @@ class Soak:
         me = psutil.Process()
         while True:
             start, stolen, loop_cpu, cpu = time.monotonic(), _steal_ms(), time.thread_time(), _cpu_s(me)
+            collecting = self.gc.total
             await asyncio.sleep(0.01)
             lag = time.monotonic() - start - 0.01
             busy = time.thread_time() - loop_cpu  # what the loop's own thread computed meanwhile
-            self.worst_busy = max(self.worst_busy, busy)
+            if busy > self.worst_busy:  # and how much of it was the garbage collector's
+                self.worst_busy, self.gc_in_worst_busy = busy, self.gc.total - collecting
             if lag > 0.1:
                 self.stalls += 1
             if lag > self.worst_lag:
@@ -194,6 +222,8 @@ class Soak:
         for task in tasks:  # prepared before the clock starts
             task.prepare("micro")
             task.prepare("full")
+        self.gc = GcClock()  # in the loop's thread
+        gc.callbacks.append(self.gc)
         ticker = asyncio.ensure_future(self._tick())
         limits = asyncio.Semaphore(self.concurrency)
 
@@ -207,6 +237,7 @@ class Soak:
                 self.results = await asyncio.gather(*(one(i) for i in range(self.episodes)))
         finally:
             ticker.cancel()
+            gc.callbacks.remove(self.gc)
             for killer in self.killers:
                 await asyncio.to_thread(killer.join)
 
@@ -321,6 +352,10 @@ def main(argv: list[str] | None = None) -> int:
         "controller_cpu_during_worst_stall_ms": round(soak.cpu_in_worst * 1000, 1),
         "max_loop_busy_ms": round(soak.worst_busy * 1000, 1),
         "stalls_over_100ms": soak.stalls,
+        "gc_during_max_busy_ms": round(soak.gc_in_worst_busy * 1000, 1),
+        "max_gc_pause_ms": round(soak.gc.longest * 1000, 1),
+        "max_gc_pause_generation": soak.gc.longest_generation,
+        "full_collections": soak.gc.full,
         "wall_s": round(time.monotonic() - started, 1),
     }
     sandbox.remove_tree(soak.trajectories)
