@@ -26,6 +26,7 @@ from .._durations import Durations
 from .._env import DojoEnv
 from .._errors import ConfigError, EnvClosed
 from .._scheduler import Scheduler, SchedulerStats
+from ._channel import Endpoint, StepServer
 
 __all__ = ["FORWARDED", "EnvSpec", "NodeActor", "NodeInfo", "NodeOptions", "decode_action", "encode_action",
            "result_from_json"]
@@ -105,7 +106,8 @@ class NodeActor:
     pinned to its node, with the node's budgets reserved as Ray resources; every method runs on
     the actor's event loop, where its :class:`Scheduler` lives.
 
-    The router calls :meth:`open` once, then per episode either :meth:`reset`, :meth:`step`,
+    The router calls :meth:`open` once, then per episode either :meth:`reset`, :meth:`step`
+    (through Ray, or over the connection :meth:`endpoint` says where to open),
     :meth:`history` and :meth:`close_env` (the agent runs in the caller's process), or
     :meth:`run_episode` (the agent was shipped here); :meth:`stats` at any time, and
     :meth:`close` at the end.  Envs are held by a key the router chose.  A method raises what the
@@ -116,6 +118,8 @@ class NodeActor:
         self._options = options
         self._scheduler: Scheduler | None = None
         self._envs: dict[str, DojoEnv] = {}
+        self._steps = StepServer(self.step)
+        self._endpoint: Endpoint | None = None
 
     async def open(self) -> NodeInfo:
         """Start this node's scheduler: budgets are Ray's reservation capped by the host (all of
@@ -128,8 +132,16 @@ class NodeActor:
         self._scheduler = Scheduler(cpus=cpus, memory=memory, gpus=gpus, **options.scheduler)
         await self._scheduler.__aenter__()
         ip: str = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]
+        self._endpoint = await self._steps.start(ip)
         return NodeInfo(node_id=ray.get_runtime_context().get_node_id(), hostname=socket.gethostname(), ip=ip,
                         pid=os.getpid(), cpus=cpus, memory_bytes=memory, gpus=gpus)
+
+    async def endpoint(self) -> Endpoint:
+        """Where this node takes steps over a connection of their own (see ``_channel``), and
+        the secret that opens it: for the router, through Ray."""
+        if self._endpoint is None:
+            raise EnvClosed("this node's scheduler is not open")
+        return self._endpoint
 
     def _sched(self) -> Scheduler:
         if self._scheduler is None:
@@ -198,6 +210,7 @@ class NodeActor:
     async def close(self) -> None:
         """Close every env (ending their episodes), then the scheduler and its pools; idempotent."""
         envs, self._envs = list(self._envs.values()), {}
+        await self._steps.aclose()
         try:
             for env in envs:
                 await env.aclose()

@@ -28,6 +28,7 @@ from .._nursery import Nursery, shielded
 from .._observation import ActionSpace, ObservationSpace
 from .._scheduler import SchedulerStats
 from .._task import Task, builtin_root, find_task
+from ._channel import ChannelBroken, StepClient
 from ._node import FORWARDED, EnvSpec, NodeActor, NodeInfo, NodeOptions, encode_action, result_from_json
 
 __all__ = ["NodeStats", "RayEnv", "RayScheduler", "RaySchedulerStats"]
@@ -89,6 +90,9 @@ class _Node:
     open: int = 0
     lost: int = 0
     last: tuple[SchedulerStats, Durations, Durations] | None = None
+    channel: StepClient | None = None  # the async steps' connection, opened on the first
+    direct: bool = True  # False once that connection could not be opened: steps go through Ray
+    connecting: asyncio.Lock = attrs.field(factory=asyncio.Lock)
 
     @property
     def load(self) -> float:
@@ -109,6 +113,41 @@ class _Node:
             except asyncio.CancelledError:
                 ray.cancel(ref)
                 raise
+
+    async def step(self, key: str, action: str, owner: Nursery, timeout_s: float) -> str:
+        """One step of env ``key`` over the node's step connection (see ``_channel``), opened
+        on the first (its reader owned by ``owner``), or through Ray if it cannot be opened.
+        Raises as :meth:`call` does; if the connection breaks mid-step, :class:`NodeLost` when
+        Ray says the node is gone, else a :class:`UsageError` (the step's outcome is unknown;
+        the next step reconnects)."""
+        if not self.alive:
+            raise NodeLost(f"{self.name()} was lost ({self.lost_reason}): start a new episode")
+        if not self.direct:
+            return str(await self.call("step", key, action))
+        try:
+            channel = await self._channel(owner, timeout_s)
+        except ChannelBroken as exc:
+            await self.call("endpoint")  # NodeLost if the node is gone
+            # alive but out of reach (a firewall between the hosts?): its steps go through Ray
+            self.direct = False
+            _log.warning("dojo_lite: no step connection to %s (%s): its steps go through Ray, ~2 ms slower",
+                         self.name(), exc)
+            return str(await self.call("step", key, action))
+        try:
+            return await channel.step(key, action)
+        except ChannelBroken as exc:
+            self.channel = None
+            await self.call("endpoint")  # NodeLost if the node is gone
+            raise UsageError(f"the step connection to {self.name()} broke ({exc}): the step's outcome is unknown; "
+                             "the next step reconnects") from exc
+
+    async def _channel(self, owner: Nursery, timeout_s: float) -> StepClient:
+        async with self.connecting:
+            if self.channel is None or self.channel.broken is not None:
+                channel = await StepClient.connect(await self.call("endpoint"), timeout_s)
+                owner.start_soon(channel.run(), name=f"the step connection to {self.name()}")
+                self.channel = channel
+            return self.channel
 
     def call_sync(self, method: str, *args: Any) -> Any:
         """:meth:`call`, blocking (for the sync twins: never on a running event loop)."""
@@ -157,6 +196,8 @@ class _Node:
         return error
 
     def mark_lost(self, reason: str) -> None:
+        if self.channel is not None:
+            self.channel.close()
         if self.alive:
             self.alive, self.lost_reason, self.lost = False, reason, self.open
             _log.warning("dojo_lite: %s was lost (%s); %d open episodes with it", self.name(), reason, self.open)
@@ -213,7 +254,9 @@ class RayEnv(gymnasium.Env[dict[str, Any], Any]):
                     ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         """Run one action on the node; returns ``(obs, reward, terminated, truncated, info)``."""
         self._check_open()
-        return self._stepped(await self._node.call("step", self._key, encode_action(action, note)))
+        router = self._router
+        return self._stepped(await self._node.step(self._key, encode_action(action, note), router._nursery,
+                                                   router.connect_timeout_s))
 
     async def ahistory(self) -> list[dict[str, Any]]:
         """Every step of the episode so far (the records a DojoEnv's ``history`` holds)."""
@@ -449,8 +492,9 @@ class RayScheduler:
             await asyncio.sleep(every_s)
             try:
                 await self.refresh_nodes()
-            except (ConfigError, NodeLost) as exc:  # the next look tries that node again
-                _log.warning("dojo_lite: a Ray node that joined could not be used yet: %s", exc)
+            except Exception as exc:  # a node that could not start, Ray busy: look again next time
+                _log.warning("dojo_lite: looking for Ray nodes that joined failed (tried again in %g s): %s",
+                             every_s, exc)
 
     def _reservation(self, node: dict[str, Any]) -> dict[str, Any]:
         """The Ray options of ``node``'s actor: pinned there, holding the node's budgets."""

@@ -14,6 +14,7 @@ import inspect
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -107,6 +108,100 @@ def test_misuse_raises_dojo_errors() -> None:
         dray.RayScheduler().env("tabular/titanic-survival")
 
 
+# ------------------------------------------------------------------ the step connection (no cluster)
+
+
+async def _serving(handle: Any) -> tuple[Any, Any]:
+    from dojo_lite.ray._channel import StepServer
+
+    server = StepServer(handle)
+    return server, await server.start("127.0.0.1")
+
+
+def test_the_step_connection_answers_in_any_order_and_carries_errors_and_cancels() -> None:
+    from dojo_lite.ray._channel import StepClient
+
+    cancelled: list[str] = []
+
+    async def handle(key: str, action: str) -> str:
+        if action == "closed":
+            raise dojo_lite.EnvClosed("this environment was closed")
+        if action == "bug":
+            raise RuntimeError("a bug on the node")
+        try:
+            await asyncio.sleep(float(action))
+        except asyncio.CancelledError:
+            cancelled.append(key)
+            raise
+        return f"{key} slept {action}"
+
+    async def main() -> None:
+        server, endpoint = await _serving(handle)
+        client = await StepClient.connect(endpoint, 5.0)
+        reader = asyncio.ensure_future(client.run())
+        slow, fast = client.step("a", "0.3"), client.step("b", "0.01")
+        assert await asyncio.gather(slow, fast) == ["a slept 0.3", "b slept 0.01"]
+        with pytest.raises(dojo_lite.EnvClosed, match="was closed"):
+            await client.step("c", "closed")
+        with pytest.raises(dojo_lite.UsageError, match="a bug on the node"):
+            await client.step("d", "bug")
+        doomed = asyncio.ensure_future(client.step("e", "30"))
+        await asyncio.sleep(0.1)
+        doomed.cancel()
+        await asyncio.gather(doomed, return_exceptions=True)
+        for _ in range(100):
+            if cancelled:
+                break
+            await asyncio.sleep(0.01)
+        assert cancelled == ["e"], "cancelling the step here cancelled it on the node"
+        assert await client.step("f", "0") == "f slept 0", "the connection goes on"
+        pending = asyncio.ensure_future(client.step("g", "30"))
+        await asyncio.sleep(0.1)
+        await server.aclose()  # the node goes away mid-step
+        with pytest.raises(ConnectionError, match="connection"):
+            await asyncio.wait_for(pending, 5)
+        await reader
+
+    asyncio.run(main())
+
+
+def test_the_step_connection_takes_only_the_token_holder(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dojo_lite.ray import _channel
+
+    monkeypatch.setattr(_channel, "AUTH_TIMEOUT_S", 0.3)
+    calls: list[str] = []
+
+    async def handle(key: str, action: str) -> str:
+        calls.append(key)
+        return "stepped"
+
+    async def hung_up(reader: asyncio.StreamReader) -> bool:
+        return await asyncio.wait_for(reader.read(), 5) == b""
+
+    async def main() -> None:
+        server, endpoint = await _serving(handle)
+        request = _channel._frame(json.dumps({"id": 0, "key": "k", "action": "a"}).encode())
+        for first in (_channel._frame(b"x" * 32), _channel._frame(endpoint.token[:-1] + b"?"),
+                      struct.pack("!I", 1 << 30), request):  # wrong secrets, a huge frame, no secret at all
+            reader, writer = await asyncio.open_connection(endpoint.host, endpoint.port)
+            writer.write(first + request)
+            assert await hung_up(reader)
+            writer.close()
+        reader, writer = await asyncio.open_connection(endpoint.host, endpoint.port)  # says nothing
+        assert await hung_up(reader), "dropped after AUTH_TIMEOUT_S"
+        writer.close()
+        assert calls == []
+        reader, writer = await asyncio.open_connection(endpoint.host, endpoint.port)
+        writer.write(_channel._frame(endpoint.token) + request)
+        answer = json.loads(await _channel._read_frame(reader))
+        assert answer == {"id": 0, "ok": "stepped"} and calls == ["k"]
+        writer.close()
+        assert "token" not in repr(endpoint) and endpoint.token.hex() not in repr(endpoint)
+        await server.aclose()
+
+    asyncio.run(main())
+
+
 # ------------------------------------------------------------------ placement, pinning, stats
 
 
@@ -159,6 +254,44 @@ def test_episodes_go_to_the_least_loaded_node_and_stay_there(nodes: Nodes, toy_r
             assert not Path(workdir).exists(), "closing the env removed its work dir on its node"
             with pytest.raises(dojo_lite.EnvClosed):
                 await first.astep(execute(write))
+
+    asyncio.run(main())
+
+
+def test_steps_take_the_step_connection_or_else_ray(nodes: Nodes, toy_root: Path, private_cache: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from dojo_lite.ray._channel import ChannelBroken, StepClient
+
+    async def main() -> None:
+        async with scheduler(toy_root, private_cache, nodes=[nodes.ids["a"]]) as sched:
+            (node,) = sched._nodes
+            env = sched.env(TASK)
+            await env.areset()
+            obs, *_, info = await env.astep(execute(solution(0.0)))
+            assert obs["status"] == "ok" and info["score"] == 0.0
+            assert node.direct and node.channel is not None and node.channel.broken is None, "the step went direct"
+
+            # the connection breaks mid-step, the node lives on: an error that says so, then a new connection
+            running = asyncio.ensure_future(env.astep(execute("import time; time.sleep(30)")))
+            await asyncio.sleep(1.5)
+            node.channel.close()
+            with pytest.raises(dojo_lite.UsageError, match="outcome is unknown"):
+                await asyncio.wait_for(running, 20)
+            obs, *_, info = await env.astep(execute(solution(1.0)))
+            assert obs["status"] == "ok" and info["score"] == 1.0 and node.direct
+
+            # no connection to be had (a firewall between the hosts): steps go through Ray instead
+            async def refused(endpoint: Any, timeout_s: float) -> StepClient:
+                raise ChannelBroken("connection refused")
+
+            monkeypatch.setattr(StepClient, "connect", refused)
+            assert node.channel is not None
+            node.channel.close()
+            obs, *_, info = await env.astep(execute(solution(0.0)))
+            assert obs["status"] == "ok" and info["score"] == 0.0 and not node.direct
+            history = await env.ahistory()
+            assert [h["score"] for h in history if h["score"] is not None] == [0.0, 1.0, 0.0]
+            await env.aclose()
 
     asyncio.run(main())
 
