@@ -4,8 +4,9 @@ A scheduler embedded in a trainer lives for days and millions of runs: keeping e
 grows without end, and shipping them all (a Ray node's statistics) grows every call.  So a
 summary is exact while small, and past :data:`EXACT` samples it keeps counts in logarithmic
 buckets, each ``GAMMA`` times as wide as the last: then a percentile is off by at most
-``(GAMMA - 1) / (GAMMA + 1)`` (under 1%) of its value, whatever the count, and the summary holds
-at most a few hundred buckets for durations between a microsecond and a day.
+``(GAMMA - 1) / (GAMMA + 1)`` (under 1%) of the sample at its rank, whatever the count, and the
+summary holds at most about 1,300 buckets for durations between a microsecond and a day (a few
+hundred for what a scheduler sees).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ GAMMA = 1.02
 """Each bucket's upper bound over its lower one."""
 _LOG_GAMMA = math.log(GAMMA)
 _TINY = 1e-9  # a duration at or below this (a nanosecond) counts as zero
+_HUGE = 1e12  # and one above this (30,000 years, or inf) as this
 
 
 @attrs.define
@@ -55,7 +57,7 @@ class Durations:
         return len(self._exact) if self._exact is not None else len(self._buckets) + 1
 
     def add(self, value: float) -> None:
-        value = max(0.0, float(value))
+        value = min(max(0.0, float(value)), _HUGE)
         self.count += 1
         self.max = value if self.max is None else max(self.max, value)
         if self._exact is None:
@@ -85,7 +87,8 @@ class Durations:
     def percentile(self, q: float) -> float | None:
         """The ``q``-th percentile (1 to 99, as :func:`statistics.quantiles` inclusive gives
         them), or None with no samples.  Exact while :attr:`is_exact`; else the middle of the
-        bucket of that rank, capped at :attr:`max`."""
+        bucket of the sample at rank ``round((count - 1) * q / 100)``, capped at :attr:`max`."""
+        q = min(99, max(1, int(q)))
         if self.count == 0:
             return None
         if self._exact is not None:
@@ -120,7 +123,7 @@ def percentile(values: Sequence[float], q: float) -> float | None:
         return None
     if len(values) == 1:
         return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+    return statistics.quantiles(values, n=100, method="inclusive")[min(99, max(1, int(q))) - 1]
 
 
 def _max(a: float | None, b: float | None) -> float | None:

@@ -8,7 +8,8 @@ the router's async steps go there.
 
 A frame is a 4-byte length and that many bytes of JSON.  The router's first frame must be the
 node's secret, which it got from the actor through Ray; until then the node reads at most that
-many bytes, and hangs up on anything else or after :data:`AUTH_TIMEOUT_S`.  Then each request is
+many bytes, and hangs up on anything else or after :data:`AUTH_TIMEOUT_S` (and at once past
+:data:`MAX_UNAUTHENTICATED` such connections).  Then each request is
 ``{"id", "key", "action"}`` (what :meth:`NodeActor.step` takes) or ``{"id", "cancel": true}``,
 and each answer ``{"id", "ok": text}`` or ``{"id", "error": {"type", "message"}}``.  What crosses
 is what crossed through Ray: the action in, the observation out; nothing from a jail is
@@ -34,14 +35,20 @@ import attrs
 from .. import _errors
 from .._errors import DojoError, UsageError
 
-__all__ = ["AUTH_TIMEOUT_S", "ChannelBroken", "Endpoint", "StepClient", "StepServer"]
+__all__ = ["AUTH_TIMEOUT_S", "MAX_UNAUTHENTICATED", "ChannelBroken", "Endpoint", "StepClient", "StepServer"]
 
-AUTH_TIMEOUT_S = 10.0
+AUTH_TIMEOUT_S = 5.0
+MAX_UNAUTHENTICATED = 64  # connections still to send the secret; more are closed at once
 _HEADER = struct.Struct("!I")
 _TOKEN_BYTES = 32
 _MAX_FRAME = 256 << 20  # far above any observation (their text is capped): only a bound on a bad peer
-# Keepalive: a node whose host vanished without closing the connection is noticed in ~20 s.
-_KEEPALIVE = ((socket.TCP_KEEPIDLE, 5), (socket.TCP_KEEPINTVL, 5), (socket.TCP_KEEPCNT, 3))
+# A node whose host vanished without closing the connection is noticed in ~20-30 s: by keepalive
+# when the connection is idle, by the user timeout when a frame sent is never acknowledged.
+_TCP_OPTIONS = tuple((option, value) for name, value in (("TCP_KEEPIDLE", 5), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3),
+                                                         ("TCP_USER_TIMEOUT", 30_000))
+                     if (option := getattr(socket, name, None)) is not None)
+# What a bad frame raises while it is read and taken apart: the connection then ends.
+_BAD_PEER = (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, RecursionError)
 
 
 class ChannelBroken(ConnectionError):
@@ -72,21 +79,23 @@ def _keepalive(writer: asyncio.StreamWriter) -> None:
     sock = writer.get_extra_info("socket")
     if sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        for option, value in _KEEPALIVE:
+        for option, value in _TCP_OPTIONS:
             sock.setsockopt(socket.IPPROTO_TCP, option, value)
 
 
 def error_to_json(exc: BaseException) -> dict[str, str]:
-    return {"type": type(exc).__name__ if isinstance(exc, DojoError) else "", "message": str(exc)}
+    return {"type": type(exc).__name__, "message": str(exc)}
 
 
 def error_from_json(error: dict[str, Any]) -> DojoError:
-    """The node's DojoError as the same class here (any other error of the node's: a UsageError)."""
-    kind = getattr(_errors, str(error.get("type") or ""), None)
+    """The node's DojoError as the same class here (any other error of the node's: a UsageError
+    that names it)."""
+    name = str(error.get("type") or "")
+    kind = getattr(_errors, name, None)
     message = str(error.get("message", ""))
     if isinstance(kind, type) and issubclass(kind, DojoError) and kind is not _errors.SubmissionError:
         return kind(message)
-    return UsageError(f"the node failed the step: {message}")
+    return UsageError(f"the node failed the step: {name or 'an error'}: {message}")
 
 
 def _forget(running: dict[int, asyncio.Task[None]], ident: int, _: object) -> None:
@@ -101,6 +110,8 @@ class StepServer:
         self._token = secrets.token_bytes(_TOKEN_BYTES)
         self._server: asyncio.Server | None = None
         self._clients: set[asyncio.Task[None]] = set()
+        self._unauthenticated = 0
+        self._closing = False
 
     async def start(self, host: str) -> Endpoint:
         self._server = await asyncio.start_server(self._client, host, 0)
@@ -108,6 +119,7 @@ class StepServer:
         return Endpoint(host, port, self._token)
 
     async def aclose(self) -> None:
+        self._closing = True
         if self._server is not None:
             self._server.close()
         for client in list(self._clients):
@@ -116,12 +128,18 @@ class StepServer:
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         me = asyncio.current_task()
-        assert me is not None
+        if me is None or self._closing or self._unauthenticated >= MAX_UNAUTHENTICATED:
+            writer.close()
+            return
         self._clients.add(me)
         running: dict[int, asyncio.Task[None]] = {}
         try:
-            async with asyncio.timeout(AUTH_TIMEOUT_S):
-                token = await _read_frame(reader, limit=_TOKEN_BYTES)
+            self._unauthenticated += 1
+            try:
+                async with asyncio.timeout(AUTH_TIMEOUT_S):
+                    token = await _read_frame(reader, limit=_TOKEN_BYTES)
+            finally:
+                self._unauthenticated -= 1
             if not hmac.compare_digest(token, self._token):
                 return
             _keepalive(writer)
@@ -135,7 +153,7 @@ class StepServer:
                 task = running[ident] = asyncio.ensure_future(
                     self._answer(writer, ident, request["key"], request["action"]))
                 task.add_done_callback(functools.partial(_forget, running, ident))
-        except (OSError, EOFError, ValueError, KeyError, TypeError, TimeoutError):
+        except (*_BAD_PEER, TimeoutError):
             pass  # a peer that hung up, or spoke out of turn: the connection ends
         finally:
             for task in list(running.values()):
@@ -189,14 +207,14 @@ class StepClient:
                     future.set_result(answer["ok"])
                 else:
                     future.set_exception(error_from_json(answer.get("error") or {}))
-        except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+        except _BAD_PEER as exc:
             self._break(ChannelBroken(f"the connection ended: {exc or type(exc).__name__}"))
         finally:
             self._break(ChannelBroken("the connection was closed"))
 
     async def step(self, key: str, action: str) -> str:
         if self.broken is not None:
-            raise self.broken
+            raise ChannelBroken(str(self.broken))  # a new one each time: no traceback piles up
         ident = next(self._ids)
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._pending[ident] = future
@@ -220,4 +238,4 @@ class StepClient:
             self._writer.close()
         for future in self._pending.values():
             if not future.done():
-                future.set_exception(self.broken)
+                future.set_exception(ChannelBroken(str(self.broken)))

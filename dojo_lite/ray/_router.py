@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import json
 import logging
+import os
 import socket
 import statistics
 from collections.abc import Coroutine, Iterable, Iterator, Sequence
@@ -91,7 +92,8 @@ class _Node:
     lost: int = 0
     last: tuple[SchedulerStats, Durations, Durations] | None = None
     channel: StepClient | None = None  # the async steps' connection, opened on the first
-    direct: bool = True  # False once that connection could not be opened: steps go through Ray
+    # False once that connection could not be opened, or with Ray's TLS on: steps go through Ray
+    direct: bool = attrs.field(factory=lambda: os.environ.get("RAY_USE_TLS", "0").lower() not in ("1", "true"))
     connecting: asyncio.Lock = attrs.field(factory=asyncio.Lock)
 
     @property
@@ -118,34 +120,45 @@ class _Node:
         """One step of env ``key`` over the node's step connection (see ``_channel``), opened
         on the first (its reader owned by ``owner``), or through Ray if it cannot be opened.
         Raises as :meth:`call` does; if the connection breaks mid-step, :class:`NodeLost` when
-        Ray says the node is gone, else a :class:`UsageError` (the step's outcome is unknown;
-        the next step reconnects)."""
+        Ray says the node is gone, :class:`EnvClosed` when ``owner`` was closed meanwhile, else
+        a :class:`UsageError` (the step's outcome is unknown; the next step reconnects)."""
         if not self.alive:
             raise NodeLost(f"{self.name()} was lost ({self.lost_reason}): start a new episode")
-        if not self.direct:
-            return str(await self.call("step", key, action))
-        try:
-            channel = await self._channel(owner, timeout_s)
-        except ChannelBroken as exc:
-            await self.call("endpoint")  # NodeLost if the node is gone
-            # alive but out of reach (a firewall between the hosts?): its steps go through Ray
-            self.direct = False
-            _log.warning("dojo_lite: no step connection to %s (%s): its steps go through Ray, ~2 ms slower",
-                         self.name(), exc)
+        channel = await self._channel(owner, timeout_s)
+        if channel is None:
             return str(await self.call("step", key, action))
         try:
             return await channel.step(key, action)
         except ChannelBroken as exc:
-            self.channel = None
+            if self.channel is channel:
+                self.channel = None
+            if owner.closed:
+                raise EnvClosed("the Ray scheduler was closed during the step") from exc
             await self.call("endpoint")  # NodeLost if the node is gone
             raise UsageError(f"the step connection to {self.name()} broke ({exc}): the step's outcome is unknown; "
                              "the next step reconnects") from exc
 
-    async def _channel(self, owner: Nursery, timeout_s: float) -> StepClient:
+    async def _channel(self, owner: Nursery, timeout_s: float) -> StepClient | None:
+        """The open step connection, or None if this node's steps go through Ray: where the
+        connection cannot be opened (a firewall between the hosts?), or Ray's TLS is on (the
+        connection would go around it).  One try at a time: steps waiting meanwhile see its end."""
         async with self.connecting:
+            if not self.direct:
+                return None
             if self.channel is None or self.channel.broken is not None:
-                channel = await StepClient.connect(await self.call("endpoint"), timeout_s)
-                owner.start_soon(channel.run(), name=f"the step connection to {self.name()}")
+                try:
+                    channel = await StepClient.connect(await self.call("endpoint"), timeout_s)
+                except ChannelBroken as exc:
+                    await self.call("endpoint")  # NodeLost if the node is gone
+                    self.direct = False
+                    _log.warning("dojo_lite: no step connection to %s (%s): its steps go through Ray, ~2 ms slower",
+                                 self.name(), exc)
+                    return None
+                try:
+                    owner.start_soon(channel.run(), name=f"the step connection to {self.name()}")
+                except BaseException:
+                    channel.close()
+                    raise
                 self.channel = channel
             return self.channel
 
@@ -390,6 +403,7 @@ class RayScheduler:
         self._nursery = Nursery("the Ray scheduler")
         self._opening: asyncio.Lock | None = None
         self._refreshing: asyncio.Lock | None = None
+        self._refused: set[str] = set()  # nodes that joined but cannot hold the budgets
         self._opened = False
         self._active = 0  # episodes of run_episode running now, and finished (as a Scheduler counts them)
         self._done = 0
@@ -419,7 +433,7 @@ class RayScheduler:
 
     async def _start_nodes(self) -> None:
         if not ray.is_initialized():
-            _check_reachable(self.address, self.connect_timeout_s)
+            await asyncio.to_thread(_check_reachable, self.address, self.connect_timeout_s)
             # On this thread: ray.init installs signal handlers, which only the main thread may.
             # Once, before any episode.
             try:
@@ -445,7 +459,9 @@ class RayScheduler:
     async def _start_actors(self, chosen: list[dict[str, Any]]) -> list[_Node]:
         """A started node actor on each of ``chosen``, numbered after the nodes already known."""
         remote: Any = ray.remote(NodeActor)  # typed by Ray as the class; it is an actor class
-        actors = [remote.options(**self._reservation(node)).remote(self._options(node)) for node in chosen]
+        reservations = [self._reservation(node) for node in chosen]  # a refusal here, before any actor exists
+        actors = [remote.options(**reservation).remote(self._options(node))
+                  for node, reservation in zip(chosen, reservations, strict=True)]
         try:
             infos = await asyncio.wait_for(asyncio.gather(*(a.open.remote() for a in actors)), self.start_timeout_s)
         except BaseException as exc:
@@ -480,12 +496,29 @@ class RayScheduler:
             raise UsageError("open the Ray scheduler first: `async with RayScheduler(...) as sched`")
         self._refreshing = self._refreshing or asyncio.Lock()
         async with self._refreshing:
-            fresh = self._new_nodes(await asyncio.to_thread(ray.nodes))
+            fresh = [node for node in self._new_nodes(await asyncio.to_thread(ray.nodes)) if self._can_serve(node)]
             started = await self._start_actors(fresh) if fresh else []
+            if self._closed:  # closed meanwhile: these nodes' actors would outlive it
+                for node in started:
+                    ray.kill(node.actor)
+                raise EnvClosed("the Ray scheduler was closed")
             self._nodes += started
         for node in started:
             _log.info("dojo_lite: %s joined: new episodes go there too", node.name())
         return tuple(n.info for n in started)
+
+    def _can_serve(self, node: dict[str, Any]) -> bool:
+        """Whether a node that joined can hold this scheduler's budgets (say, ``gpus`` on a node
+        without them); one that cannot is said once in the log and left alone."""
+        if node["NodeID"] in self._refused:
+            return False
+        try:
+            self._reservation(node)
+        except ConfigError as exc:
+            self._refused.add(node["NodeID"])
+            _log.warning("dojo_lite: a Ray node that joined is left alone: %s", exc)
+            return False
+        return True
 
     async def _watch_nodes(self, every_s: float) -> None:
         while True:

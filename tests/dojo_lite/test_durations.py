@@ -64,3 +64,10 @@ def test_zeros_and_negative_clock_steps_count_as_zero() -> None:
     assert not summary.is_exact
     assert summary.percentile(50) == 0.0 and summary.percentile(99) == pytest.approx(0.5, rel=BOUND)
     assert summary.percentile(99) <= 0.5, "capped at the largest sample"
+
+
+def test_out_of_range_asks_and_samples_are_clamped() -> None:
+    summary = Durations.of([0.1, 0.2, float("inf")])
+    assert summary.percentile(0) == summary.percentile(1) and summary.percentile(100) == summary.percentile(99)
+    bucketed = Durations.of([0.1] * EXACT + [float("inf")])
+    assert not bucketed.is_exact and bucketed.max == 1e12 and bucketed.percentile(50) == pytest.approx(0.1, rel=BOUND)

