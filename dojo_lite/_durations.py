@@ -88,12 +88,11 @@ class Durations:
         """The ``q``-th percentile (1 to 99, as :func:`statistics.quantiles` inclusive gives
         them), or None with no samples.  Exact while :attr:`is_exact`; else the middle of the
         bucket of the sample at rank ``round((count - 1) * q / 100)``, capped at :attr:`max`."""
-        q = min(99, max(1, int(q)))
         if self.count == 0:
             return None
         if self._exact is not None:
             return percentile(self._exact, q)
-        rank = round((self.count - 1) * q / 100)
+        rank = round((self.count - 1) * _whole(q) / 100)
         seen = self._zeros
         if rank < seen:
             return 0.0
@@ -123,7 +122,12 @@ def percentile(values: Sequence[float], q: float) -> float | None:
         return None
     if len(values) == 1:
         return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[min(99, max(1, int(q))) - 1]
+    return statistics.quantiles(values, n=100, method="inclusive")[_whole(q) - 1]
+
+
+def _whole(q: float) -> int:
+    """``q`` as a whole percentile, 1 to 99."""
+    return min(99, max(1, int(q)))
 
 
 def _max(a: float | None, b: float | None) -> float | None:

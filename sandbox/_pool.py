@@ -47,7 +47,7 @@ from ._limits import Limits
 from ._output import Channel, Message
 from ._quota import DiskQuota, LoopDisk, detached_tree, quota_problem
 from ._result import RunResult, RunStatus
-from ._run import Run, RunContext, Spare, SpareLost
+from ._run import POOL_CLOSED, Run, RunContext, Spare, SpareLost
 from ._seccomp import SeccompPolicy
 from ._zygote import Command, Report
 
@@ -659,8 +659,7 @@ class Pool:
                 # The spare died before it got the code (its zygote was killed):
                 # nothing ran yet, so another spare may take the request.
                 if self._closed:
-                    return RunResult(status=RunStatus.KILLED, message="the pool was closed during the run",
-                                     warnings=self.warnings)
+                    return RunResult(status=RunStatus.KILLED, message=POOL_CLOSED, warnings=self.warnings)
                 log.warning("sandbox: a spare was lost before the run started (attempt %d)", attempt + 1)
                 await self._settle(spare.generation)
             finally:

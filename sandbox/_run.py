@@ -75,6 +75,9 @@ class RunContext:
     tree_fd: int | None = None
 
 
+POOL_CLOSED = "the pool was closed during the run"
+
+
 class SpareLost(Exception):
     """The spare hung up before it received the request."""
 
@@ -263,7 +266,7 @@ class Run:
         if self.spare.cgroup is not None and self.spare.cgroup.oom_kills() > 0:
             return RunStatus.MEMORY, exit_code, signum, f"memory limit of {self.limits.memory} bytes exceeded"
         if raw is None and self.context.pool_closed():
-            return RunStatus.KILLED, None, None, "the pool was closed during the run"
+            return RunStatus.KILLED, None, None, POOL_CLOSED
         if raw is None:
             return RunStatus.SANDBOX_ERROR, None, None, "the sandbox lost the run (the zygote or its spare died)"
         if signum is None and exit_code != 0 and (full := self._disk_full()):

@@ -429,7 +429,6 @@ class RayScheduler:
                 await self._nursery.open()
                 if self._want is None and self.watch_nodes_s is not None:
                     self._nursery.start_soon(self._watch_nodes(self.watch_nodes_s), name="the watch for new Ray nodes")
-        await self._nursery.open()
 
     async def _start_nodes(self) -> None:
         if not ray.is_initialized():
@@ -467,15 +466,15 @@ class RayScheduler:
         except BaseException as exc:
             for actor in actors:  # none is kept: a half-started node holds its budgets for nothing
                 ray.kill(actor)
-            raise self._start_failed(exc, chosen)  # noqa: B904  (its cause is set where there is one)
+            raise self._start_failed(exc, reservations)  # noqa: B904  (its cause is set where there is one)
         first = len(self._nodes)
         return [_Node(actor, info, first + i) for i, (actor, info) in enumerate(zip(actors, infos, strict=True))]
 
-    def _start_failed(self, exc: BaseException, chosen: list[dict[str, Any]]) -> BaseException:
-        """What to raise for ``exc``, raised while node actors started on ``chosen``."""
+    def _start_failed(self, exc: BaseException, reservations: list[dict[str, Any]]) -> BaseException:
+        """What to raise for ``exc``, raised while node actors started with ``reservations``."""
         if isinstance(exc, TimeoutError):
             return ConfigError(f"the node actors did not start within {self.start_timeout_s:g} s: Ray could not "
-                               f"reserve {[self._reservation(n)['num_cpus'] for n in chosen]} CPUs (and the memory "
+                               f"reserve {[r['num_cpus'] for r in reservations]} CPUs (and the memory "
                                "and GPUs) on the nodes; is something else holding them?")
         if not isinstance(exc, ray.exceptions.RayError):  # a cancellation, or a bug: as it is
             return exc
