@@ -17,6 +17,7 @@ import signal
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +29,7 @@ import psutil
 from . import _gpu, _isolation
 from ._cgroups import Cgroup, CgroupHost
 from ._cleanup import RUNTIME_STAGE, pool_root, remove_tree
+from ._demand import SpareDemand
 from ._errors import ConfigError, GuaranteeUnavailable, PoolClosed, SandboxError
 from ._isolation import Isolation
 from ._jail import (
@@ -103,8 +105,12 @@ class Pool:
 
     ``preload`` modules are imported once in the zygote.  ``spares`` children
     are forked ahead of time so that a run does not wait for ``fork()``; with 0,
-    each run forks its child on demand.  ``warmup`` is code each spare runs
-    before it takes a request (say, a tiny fit that touches the code paths
+    each run forks its child on demand.  When runs come faster than one spare
+    covers, the pool keeps more ready, up to ``max_spares`` (default: the number of
+    CPUs, at most 4, and never below ``spares``; 0 spares means 0): as many as
+    arrive, over the last 2 s, in the time a spare takes to make.  Spares above
+    ``spares`` are not replaced once taken, so a quiet pool falls back to ``spares``.
+    ``warmup`` is code each spare runs before it takes a request (say, a tiny fit that touches the code paths
     runs will use): its cost is paid ahead of time, never in the zygote.  ``ro_mounts`` are
     host paths shown read-only inside (task data); ``hidden`` are absolute paths covered by
     an empty read-only directory inside (say, private files under a mounted prefix).  ``gpus`` are the host GPU
@@ -132,6 +138,7 @@ class Pool:
         gpus: Sequence[int] = (),
         gpu_inventory: _gpu.GpuInventory | None = None,
         spares: int = 1,
+        max_spares: int | None = None,
         isolation: Isolation | str = Isolation.JAIL,
         disk_quota: DiskQuota | None = _DEFAULT_QUOTA,
         seccomp: SeccompPolicy | None = _DEFAULT,
@@ -154,6 +161,9 @@ class Pool:
         self.gpus = tuple(gpus)
         self.gpu_inventory = _gpu.CachedInventory(gpu_inventory or _gpu.NvidiaInventory())
         self.spares = max(0, spares)
+        default_max = min(4, os.cpu_count() or 1) if self.spares else 0
+        self.max_spares = max(self.spares, default_max if max_spares is None else max_spares)
+        self._demand = SpareDemand(self.spares, self.max_spares)
         self.disk_quota = disk_quota
         self.seccomp = SeccompPolicy.default() if seccomp is _DEFAULT else seccomp
         self._seccomp_program = self.seccomp.compile() if self.seccomp is not None else None
@@ -465,7 +475,6 @@ class Pool:
             if message is None:
                 break
             if message.op == Report.HELLO and len(message.fds) == 3 and message.pid:
-                self._pending_spares -= 1
                 self._adopt(message, zygote.generation)
             else:
                 for fd in message.fds:
@@ -474,6 +483,7 @@ class Pool:
             log.warning("sandbox: the zygote exited; it restarts on the next run")
             self._zygote = None
             self._pending_spares = 0
+            self._demand.lost()
             await self._kill_zygote(zygote)
 
     def _adopt(self, message: Message, generation: int) -> None:
@@ -496,9 +506,16 @@ class Pool:
             if not self._closed:
                 log.warning("sandbox: could not prepare a spare: %s", exc)
             self._retire(spare)
+            self._spare_made()
             self._request_spare()
             return
+        self._spare_made()
         self._spare_queue.put_nowait(spare)
+
+    def _spare_made(self) -> None:
+        """A requested spare is placed (or failed): no longer on its way."""
+        self._pending_spares = max(0, self._pending_spares - 1)
+        self._demand.ready(time.monotonic())
 
     def _new_run_cgroup(self, name: str, pid: int) -> Cgroup:
         assert self._cgroups is not None
@@ -524,17 +541,34 @@ class Pool:
         self._background.add(future)
         future.add_done_callback(self._background.discard)
 
-    def _request_spare(self) -> None:
+    def _request_spare(self) -> bool:
+        """Ask the zygote for one more spare; False if it cannot be asked."""
         if self._zygote is None:
-            return
+            return False
         try:
             self._zygote.channel.send_json({"op": Command.SPAWN})
-            self._pending_spares += 1
         except OSError:
+            return False
+        self._pending_spares += 1
+        self._demand.requested(time.monotonic())
+        return True
+
+    def _top_up(self) -> None:
+        """Ask for spares until those ready and on their way reach the demand's target.  Above
+        it, none are killed: a spare taken is just not replaced."""
+        assert self._spare_queue is not None
+        target = self._demand.target(time.monotonic())
+        while self._spare_queue.qsize() + self._pending_spares < target and self._request_spare():
             pass
+
+    @property
+    def spare_target(self) -> int:
+        """How many spares the pool now wants ready or on their way (``spares`` when quiet)."""
+        return self._demand.target(time.monotonic())
 
     async def _take_spare(self) -> Spare:
         assert self._spare_queue is not None
+        self._demand.arrived(time.monotonic())
         while True:
             zygote = await self._ensure_zygote()
             if self._spare_queue.empty():
@@ -551,8 +585,7 @@ class Pool:
             else:
                 spare = self._spare_queue.get_nowait()
             if spare.generation == zygote.generation and zygote.alive():
-                if self.spares:
-                    self._request_spare()
+                self._top_up()
                 return spare
             self._retire(spare)
 
@@ -583,6 +616,8 @@ class Pool:
 
     async def _stop_zygote(self) -> None:
         zygote, self._zygote = self._zygote, None
+        self._pending_spares = 0  # what it was asked for, it will never send
+        self._demand.lost()
         if zygote is not None:
             with contextlib.suppress(OSError):
                 zygote.channel.send_json({"op": Command.STOP})

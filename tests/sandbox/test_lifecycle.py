@@ -184,3 +184,27 @@ def test_concurrent_runs_without_spares(fresh_pool: Callable[..., Driver]) -> No
 
     results = driver.runner.run(many())
     assert [r.status for r in results] == [RunStatus.OK] * 3
+
+
+def test_bursts_of_runs_raise_the_spares_and_a_quiet_pool_lets_them_go(
+        fresh_pool: Callable[..., Driver]) -> None:
+    """Bursts of concurrent runs come faster than one spare is made: the pool keeps more ready, up
+    to ``max_spares``; once the bursts are two seconds old, the target is the floor again."""
+    driver = fresh_pool(spares=1, max_spares=3)
+    pool = driver.pool
+
+    async def bursts() -> tuple[int, int]:
+        most_ready = 0
+        for _ in range(5):
+            results = await asyncio.gather(*(pool.run("pass", workdir=f"e{i}") for i in range(8)))
+            assert [r.status for r in results] == [RunStatus.OK] * 8, [describe(r) for r in results]
+            await asyncio.sleep(0.05)  # the spares asked for meanwhile get ready
+            assert pool._spare_queue is not None
+            most_ready = max(most_ready, pool._spare_queue.qsize())
+        return most_ready, pool.spare_target
+
+    most_ready, target = driver.runner.run(bursts())
+    assert target >= 2, target
+    assert 2 <= most_ready <= pool.max_spares, most_ready
+    time.sleep(2.5)
+    assert pool.spare_target == 1

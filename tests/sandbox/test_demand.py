@@ -1,0 +1,99 @@
+"""The spare demand: Little's law over a sliding window, between the pool's floor and ceiling."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import sandbox
+
+from sandbox._demand import HEADROOM, SpareDemand
+
+
+def _with_lead(demand: SpareDemand, lead_s: float, at: float = 0.0) -> None:
+    demand.requested(at)
+    demand.ready(at + lead_s)
+
+
+def test_the_floor_until_a_lead_time_is_known() -> None:
+    demand = SpareDemand(floor=1, ceiling=4)
+    for i in range(100):
+        demand.arrived(i * 0.001)
+    assert demand.lead_s is None
+    assert demand.target(0.1) == 1
+
+
+def test_the_target_is_rate_times_lead_with_headroom() -> None:
+    demand = SpareDemand(floor=1, ceiling=8, window_s=2.0)
+    _with_lead(demand, 0.05)
+    for i in range(200):  # 100 runs per second over the window
+        demand.arrived(i * 0.01)
+    assert demand.rate(1.99) == pytest.approx(100.0, rel=0.01)
+    assert SpareDemand(floor=1, ceiling=8).rate(5.0) == 0.0
+    # 100/s * 0.05 s * 1.5 = 7.5 -> 8
+    assert demand.target(1.99) == min(8, math.ceil(100 * 0.05 * HEADROOM))
+
+
+def test_the_ceiling_caps_and_the_floor_holds() -> None:
+    demand = SpareDemand(floor=2, ceiling=3)
+    _with_lead(demand, 0.5)
+    for i in range(100):
+        demand.arrived(i * 0.01)
+    assert demand.target(1.0) == 3
+    quiet = SpareDemand(floor=2, ceiling=3)
+    _with_lead(quiet, 0.5)
+    quiet.arrived(0.0)
+    assert quiet.target(0.1) == 2
+
+
+def test_one_run_is_no_stream_and_two_close_together_are_no_flood() -> None:
+    demand = SpareDemand(floor=1, ceiling=8, window_s=2.0)
+    demand.arrived(0.0)
+    assert demand.rate(0.0) == 0.0
+    demand.arrived(0.001)
+    assert demand.rate(0.001) == pytest.approx(1 / 0.25)
+
+
+def test_a_burst_counts_at_its_own_rate_and_is_forgotten_after_the_window() -> None:
+    demand = SpareDemand(floor=1, ceiling=4, window_s=2.0)
+    _with_lead(demand, 0.1)
+    for i in range(100):
+        demand.arrived(i * 0.005)
+    assert demand.target(0.5) == 4
+    assert demand.target(2.6) == 1
+
+
+def test_no_adaptation_when_the_ceiling_is_the_floor() -> None:
+    demand = SpareDemand(floor=0, ceiling=0)
+    _with_lead(demand, 1.0)
+    for i in range(100):
+        demand.arrived(i * 0.001)
+    assert demand.target(0.1) == 0
+
+
+def test_lead_times_are_a_moving_average_of_answered_requests() -> None:
+    demand = SpareDemand(floor=1, ceiling=4)
+    demand.requested(0.0)
+    demand.requested(0.0)
+    demand.ready(0.1)
+    assert demand.lead_s == pytest.approx(0.1)
+    demand.ready(0.6)  # the second request took 0.6 s: the average moves a fifth of the way
+    assert demand.lead_s == pytest.approx(0.1 + 0.2 * 0.5)
+    demand.ready(5.0)  # no request left to answer: no sample
+    assert demand.lead_s == pytest.approx(0.2)
+
+
+def test_lost_requests_give_no_lead_time() -> None:
+    demand = SpareDemand(floor=1, ceiling=4)
+    demand.requested(0.0)
+    demand.lost()
+    demand.ready(30.0)  # a spare of the next zygote: its request is not the lost one
+    assert demand.lead_s is None
+
+
+def test_a_pool_adapts_only_with_spares() -> None:
+    assert sandbox.Pool(spares=0).max_spares == 0
+    assert sandbox.Pool(spares=1).max_spares >= 1
+    assert sandbox.Pool(spares=3, max_spares=2).max_spares == 3  # never below the floor
+    assert sandbox.Pool(spares=1, max_spares=6).max_spares == 6
