@@ -122,6 +122,7 @@ class Cgroup:
 
     version: CgroupVersion
     paths: dict[str, Path]
+    _oom_base: int = attrs.field(default=0, init=False)  # OOM kills before its current run (recycled)
 
     def create(self) -> Cgroup:
         for path in set(self.paths.values()):
@@ -219,9 +220,33 @@ class Cgroup:
         return dict(line.split() for line in text.splitlines() if len(line.split()) == 2)
 
     def oom_kills(self) -> int:
-        """How many processes the kernel's OOM killer killed in this cgroup."""
+        """How many processes the kernel's OOM killer killed in this cgroup (since it was recycled)."""
+        return self._oom_total() - self._oom_base
+
+    def _oom_total(self) -> int:
         name = "memory.oom_control" if self.version is CgroupVersion.V1 else "memory.events"
         return int(self._counters("memory", name).get("oom_kill", 0))
+
+    def recycle(self) -> bool:
+        """Make this emptied cgroup fit for another run, as if it were new: True when done.
+
+        Kills what is left, gives back the memory the last run left charged (its page cache), and
+        resets the counters a run reads: the peak memory and the CPU time, and the OOM count (its
+        zero moves to the count now).  Only v1 can reset a peak for every reader (v2's
+        ``memory.peak`` resets per open file, on Linux 6.12 and later): on v2, and whenever a
+        step fails, it returns False and the cgroup must be removed instead.  Blocks (the kill
+        waits): call it in a thread.
+        """
+        if self.version is not CgroupVersion.V1 or not self.kill():
+            return False
+        try:
+            self._set("memory", "memory.force_empty", "0")
+            self._set("memory", "memory.max_usage_in_bytes", "0")
+            self._set("cpuacct", "cpuacct.usage", "0")
+            self._oom_base = self._oom_total()
+        except OSError:
+            return False
+        return True
 
     def peak_memory(self) -> int | None:
         name = "memory.max_usage_in_bytes" if self.version is CgroupVersion.V1 else "memory.peak"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import collections
 import contextlib
 import functools
 import json
@@ -174,6 +175,8 @@ class Pool:
         self._cgroup_parent = cgroup_parent
         self._dir: Path | None = None
         self._cgroups: Cgroup | None = None
+        # run cgroups emptied and reset, for the next spares (a deque: threads take and give)
+        self._free_cgroups: collections.deque[Cgroup] = collections.deque()
         self._disks: dict[str, LoopDisk] = {}
         self._making: dict[str, asyncio.Future[None]] = {}
         self._zygote: _Zygote | None = None
@@ -518,8 +521,12 @@ class Pool:
         self._demand.ready(time.monotonic())
 
     def _new_run_cgroup(self, name: str, pid: int) -> Cgroup:
+        """A run cgroup for ``pid``: a recycled one if there is one (no mkdir, no rmdir)."""
         assert self._cgroups is not None
-        cgroup = self._cgroups.child(name).create()
+        try:
+            cgroup = self._free_cgroups.popleft()
+        except IndexError:
+            cgroup = self._cgroups.child(name).create()
         try:
             cgroup.set_limits(memory=self.limits.memory, pids=self.limits.pids, cpus=self.limits.cpus)
             cgroup.add(pid)
@@ -529,11 +536,19 @@ class Pool:
         return cgroup
 
     def _retire(self, spare: Spare, *, reaped: bool = False) -> None:
-        """Kill what is left of a spare now; remove its cgroup in a thread."""
+        """Kill what is left of a spare now; recycle or remove its cgroup in a thread."""
         cgroup = spare.discard(sweep=not (reaped and self.jailed))
         if cgroup is None:
             return
-        self._in_background(asyncio.to_thread(_remove_quietly, cgroup))
+        self._in_background(asyncio.to_thread(self._recycle, cgroup))
+
+    def _recycle(self, cgroup: Cgroup) -> None:
+        """Keep an emptied run cgroup for the next spare, up to one per spare the pool may keep
+        and one more; remove it otherwise, or when it cannot be reset (see :meth:`Cgroup.recycle`)."""
+        if not self._closed and len(self._free_cgroups) <= self.max_spares and cgroup.recycle():
+            self._free_cgroups.append(cgroup)
+        else:
+            _remove_quietly(cgroup)
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Start ``work`` without waiting for it; ``aclose`` waits for it."""

@@ -115,6 +115,45 @@ def test_v1_oom_is_counted() -> None:
         group.remove()
 
 
+def test_v1_recycling_kills_the_rest_and_resets_the_counters() -> None:
+    """Each reset on its own: the processes, the OOM count's zero, the peak, the CPU time."""
+    host = _v1_host()
+    group = host.group(f"{os.getpid()}-recycletest").create()
+    try:
+        group.set_limits(memory=32 << 20, pids=16, cpus=1)
+        hog = subprocess.Popen(["/bin/sh", "-c", "read x; exec python3 -c '"
+                                "import time\nend = time.process_time() + 0.3\n"
+                                "while time.process_time() < end: pass\nb = bytearray(256 << 20)'"],
+                               stdin=subprocess.PIPE)
+        group.add(hog.pid)
+        assert hog.stdin is not None
+        hog.stdin.write(b"go\n")
+        hog.stdin.close()
+        hog.wait(timeout=30)
+        time.sleep(0.05)
+        assert group.oom_kills() >= 1
+        assert (group.peak_memory() or 0) > 24 << 20
+        assert (group.cpu_seconds() or 0) >= 0.3
+        sleeper = subprocess.Popen(["sleep", "30"])
+        group.add(sleeper.pid)
+        assert group.recycle()
+        assert sleeper.wait(timeout=5) == -9
+        assert group.procs() == []
+        assert group.oom_kills() == 0
+        assert (group.peak_memory() or 0) < 4 << 20
+        assert (group.cpu_seconds() or 0) < 0.05
+    finally:
+        group.remove()
+
+
+def test_v2_cgroups_are_never_recycled(tmp_path: Path) -> None:
+    """v2's peak cannot be reset for every reader: a v2 run cgroup is removed, not reused."""
+    _fake_v2_tree(tmp_path)
+    group = CgroupHost(CgroupVersion.V2, {c: tmp_path for c in ("memory", "pids", "cpu")}).group("run-1")
+    group.create()
+    assert not group.recycle()
+
+
 def test_v2_yield_cpu_lowers_the_weight(tmp_path: Path) -> None:
     _fake_v2_tree(tmp_path)
     (tmp_path / "cpu.weight").write_text("100\n")

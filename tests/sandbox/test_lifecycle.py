@@ -151,15 +151,47 @@ def _run_cgroups(name: str) -> list[Path]:
             if child.is_dir() and not child.name.startswith("zygote-")]
 
 
-def test_run_cgroups_are_removed_after_runs(bare: Driver) -> None:
+def _procs(cgroup: Path) -> str:
+    return (cgroup / "cgroup.procs").read_text()
+
+
+def test_run_cgroups_are_emptied_after_runs_and_kept_only_for_reuse(bare: Driver) -> None:
+    """After each run, its cgroup is emptied: kept (empty) for the next run, at most one more than
+    the pool's ``max_spares``, or removed."""
     for code in ("print(1)", "import sys\nsys.exit(2)", "while True:\n    pass\n"):
         bare.run(code, limits=attrs.evolve(BARE_LIMITS, timeout=0.3))
     name = bare.pool.directory.name
     assert cgroup_dirs(name), "the pool has no cgroup"
     deadline = time.monotonic() + 2.0
-    while _run_cgroups(name) and time.monotonic() < deadline:
+    while any(_procs(c) for c in _run_cgroups(name)) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert _run_cgroups(name) == []
+    left = _run_cgroups(name)
+    assert [_procs(c) for c in left] == [""] * len(left)
+    assert len({c.name for c in left}) <= bare.pool.max_spares + 1
+
+
+def test_a_recycled_cgroup_starts_its_next_run_from_zero(fresh_pool: Callable[..., Driver]) -> None:
+    """A run that burned CPU and was OOM-killed leaves its cgroup to the next run, which is not
+    blamed for that OOM and reports its own CPU time and peak memory, not the last run's."""
+    driver = fresh_pool(spares=0)
+    pool = driver.pool
+    hog = ("import time\nend = time.process_time() + 1.0\nwhile time.process_time() < end:\n    pass\n"
+           "blocks = []\nwhile True:\n    blocks.append(bytearray(64 << 20))\n")
+    first = driver.run(hog)
+    assert first.status is RunStatus.MEMORY, describe(first)
+    assert first.cpu_s is not None and first.cpu_s >= 1.0, describe(first)
+    assert first.peak_memory_bytes is not None and first.peak_memory_bytes > 400 << 20, describe(first)
+    deadline = time.monotonic() + 5.0
+    while not pool._free_cgroups and time.monotonic() < deadline:
+        time.sleep(0.02)
+    recycled = list(pool._free_cgroups)
+    assert len(recycled) == 1, "the OOM run's cgroup was not kept for reuse"
+    before = {c.name for c in _run_cgroups(pool.directory.name)}
+    second = driver.run("x = bytearray(8 << 20)\nprint('ok')")
+    assert second.status is RunStatus.OK, describe(second)
+    assert {c.name for c in _run_cgroups(pool.directory.name)} == before, "a new cgroup was made"
+    assert second.cpu_s is not None and second.cpu_s < 0.5, describe(second)
+    assert second.peak_memory_bytes is not None and second.peak_memory_bytes < 200 << 20, describe(second)
 
 
 def test_concurrent_runs_with_spares(fresh_pool: Callable[..., Driver]) -> None:
