@@ -15,6 +15,8 @@ lightgbm and torch loaded:
   in-process: the snippet exec'd in this process, after the same imports;
   loaded: a pool like (d) running the trivial snippet while ``--load`` CPU-bound processes (busy
        loops) run beside it, against (d)'s quiet numbers;
+  loaded, even weight: the same with ``Pool(cpu_weight=1)``: agent code weighs as much as any
+       process, instead of yielding to the controller and, with it, to the busy loops;
   fork floor: ``fork()`` + ``os._exit`` of a fresh interpreter with the same imports (``gc.freeze()``d,
        like a zygote), timed in wall and in CPU of parent and child, with the trivial snippet
        exec'd there for the in-process time (``measures.measure_floor``).
@@ -93,7 +95,9 @@ PATHS = {
     "e": "(e) spares=1 + warm-up",
     "inproc": "in-process",
     "loaded": "(d) under load",
+    "loaded_even": "(d) under load, even weight",
 }
+LOADED_WEIGHTS = {"loaded": None, "loaded_even": 1.0}  # None: the pool's default cpu_weight
 WARM_SPARES = {"c": 0, "d": 1, "d2": 2, "e": 1}
 # (e): each spare first runs this (smaller, other data than the snippets) before its request
 SPARE_WARMUP = (
@@ -251,10 +255,12 @@ async def warm_pool(key: str, config: Config, info: SandboxInfo) -> Samples:
     return samples
 
 
-async def loaded_trivial(config: Config) -> list[float]:
-    """(d)'s trivial runs on a fresh pool (to be run while busy loops run beside it)."""
-    pause_s, label = config.pause_ms / 1000, PATHS["loaded"]
-    async with sandbox.Pool(preload=PRELOAD, spares=WARM_SPARES["d"], name="bench-loaded") as pool:
+async def loaded_trivial(config: Config, key: str) -> list[float]:
+    """(d)'s trivial runs on a fresh pool (to be run while busy loops run beside it), with the CPU
+    weight of ``LOADED_WEIGHTS[key]``."""
+    pause_s, label, weight = config.pause_ms / 1000, PATHS[key], LOADED_WEIGHTS[key]
+    options = {} if weight is None else {"cpu_weight": weight}
+    async with sandbox.Pool(preload=PRELOAD, spares=WARM_SPARES["d"], name="bench-loaded", **options) as pool:
         pool.workdir(WORKDIR)
         for _ in range(config.warmup):
             await timed_pool_run(pool, SNIPPETS["trivial"], pause_s, f"{label} (warm-up)")
@@ -326,8 +332,10 @@ def align(row: Sequence[str], widths: Sequence[int]) -> str:
 
 
 def headline(results: dict[str, Samples], over: dict[str, dict[str, float]], info: SandboxInfo,
-             floor: Floor, loaded: list[float] | None, load: int) -> dict[str, Any]:
-    """The numbers the issue asks for, and whether they meet its targets."""
+             floor: Floor, loaded: list[float] | None, load: int,
+             even: list[float] | None = None) -> dict[str, Any]:
+    """The numbers the issue asks for, and whether they meet its targets (``loaded``: under load
+    with the default CPU weight; ``even``: with ``cpu_weight=1``)."""
     warm = percentile(results["d"]["trivial"], 50)
     cpu = info.cpu_ms_per_exec["d"]["trivial"]
     quiet_p95 = percentile(results["d"]["trivial"], 95)
@@ -361,6 +369,8 @@ def headline(results: dict[str, Samples], over: dict[str, dict[str, float]], inf
         "loaded_p95_ms": None if loaded_p95 is None else round(loaded_p95, 3),
         "loaded_p50_ratio": ratio(loaded_p50, warm),
         "loaded_p95_ratio": ratio(loaded_p95, quiet_p95),
+        "loaded_even_weight_p50_ratio": None if even is None else ratio(percentile(even, 50), warm),
+        "loaded_even_weight_p95_ratio": None if even is None else ratio(percentile(even, 95), quiet_p95),
         "targets_met": {
             f"trivial_warm_p50_le_{TARGET_WARM_P50_MS:g}ms": warm <= TARGET_WARM_P50_MS,
             f"warm_{TARGET_SPEEDUP:g}x_faster_than_cold_jail": speedup >= TARGET_SPEEDUP,
@@ -432,12 +442,12 @@ def measure_floor(config: Config) -> Floor:
         return measures.measure_floor(PRELOAD, SNIPPETS["trivial"], max(config.repeat_inproc, 50), cwd)
 
 
-def measure_loaded(config: Config) -> list[float]:
+def measure_loaded(config: Config, key: str) -> list[float]:
     """(d)'s trivial latency with ``config.load`` busy loops beside it."""
-    print(f"measuring {PATHS['loaded']} ({config.load} busy processes, {config.repeat_warm} runs)...",
+    print(f"measuring {PATHS[key]} ({config.load} busy processes, {config.repeat_warm} runs)...",
           file=sys.stderr)
     with cpu_load(config.load):
-        return asyncio.run(loaded_trivial(config))
+        return asyncio.run(loaded_trivial(config, key))
 
 
 def measure(config: Config, info: SandboxInfo) -> dict[str, Samples]:
@@ -450,7 +460,8 @@ def measure(config: Config, info: SandboxInfo) -> dict[str, Samples]:
         print(f"measuring {PATHS[key]} ({config.repeat_warm} per snippet)...", file=sys.stderr)
         results[key] = asyncio.run(warm_pool(key, config, info))
     if config.load:
-        results["loaded"] = {"trivial": measure_loaded(config)}
+        for key in LOADED_WEIGHTS:
+            results[key] = {"trivial": measure_loaded(config, key)}
     print(f"measuring in-process ({config.repeat_inproc} per snippet)...", file=sys.stderr)
     results["inproc"] = in_process(config)  # last: see the module docstring
     return results
@@ -468,7 +479,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     floor = measure_floor(config)
     loaded = results.get("loaded", {}).get("trivial")
     over = overheads(results)
-    summary = headline(results, over, info, floor, loaded, config.load)
+    summary = headline(results, over, info, floor, loaded, config.load, results.get("loaded_even", {}).get("trivial"))
     write_json(config, results, over, info, floor, summary)
     print_context(config, info)
     print(table(results, over))

@@ -154,15 +154,16 @@ class Cgroup:
             self._set("cpu", "cpu.max", f"{max(1000, int(cpus * CPU_PERIOD_US))} {CPU_PERIOD_US}")
         self._set("pids", "pids.max", str(pids))
 
-    def yield_cpu(self) -> None:
-        """Give this cgroup a quarter of the default CPU weight (v1 ``cpu.shares``, v2
-        ``cpu.weight``): when CPUs are short, what runs inside yields to its siblings (the
-        controller, for the sandbox's parent cgroup) instead of sharing evenly.  Weights only
-        matter under contention: idle CPUs are still used in full, and the quota still caps."""
+    def set_cpu_weight(self, fraction: float) -> None:
+        """Set this cgroup's CPU weight to ``fraction`` of the default (v1 ``cpu.shares`` of 1024,
+        v2 ``cpu.weight`` of 100).  Below 1, what runs inside yields to its siblings when CPUs
+        are short (the controller and every other process, for the sandbox's parent cgroup)
+        instead of sharing evenly.  Weights only matter under contention: idle CPUs are still
+        used in full, and the quota still caps."""
         if self.version is CgroupVersion.V1:
-            self._set("cpu", "cpu.shares", str(1024 // 4))
+            self._set("cpu", "cpu.shares", str(min(262144, max(2, round(1024 * fraction)))))
         else:
-            self._set("cpu", "cpu.weight", str(100 // 4))
+            self._set("cpu", "cpu.weight", str(min(10000, max(1, round(100 * fraction)))))
 
     def _set_memory_v1(self, memory: int) -> None:
         # memsw (RAM + swap) must never be below the RAM limit: the order of the

@@ -111,6 +111,10 @@ class Pool:
     CPUs, at most 4, and never below ``spares``; 0 spares means 0): as many as
     arrive, over the last 2 s, in the time a spare takes to make.  Spares above
     ``spares`` are not replaced once taken, so a quiet pool falls back to ``spares``.
+    ``cpu_weight`` is the CPU weight of all agent code, as a fraction of a process's
+    (the sandbox's parent cgroup, shared by every pool under it: the last pool started
+    sets it).  The default, a quarter, makes agent code yield to the controller when CPUs are
+    short, and to every other process of the host too; 1 shares evenly with them.
     ``warmup`` is code each spare runs before it takes a request (say, a tiny fit that touches the code paths
     runs will use): its cost is paid ahead of time, never in the zygote.  ``ro_mounts`` are
     host paths shown read-only inside (task data); ``hidden`` are absolute paths covered by
@@ -140,6 +144,7 @@ class Pool:
         gpu_inventory: _gpu.GpuInventory | None = None,
         spares: int = 1,
         max_spares: int | None = None,
+        cpu_weight: float = 0.25,
         isolation: Isolation | str = Isolation.JAIL,
         disk_quota: DiskQuota | None = _DEFAULT_QUOTA,
         seccomp: SeccompPolicy | None = _DEFAULT,
@@ -162,6 +167,9 @@ class Pool:
         self.gpus = tuple(gpus)
         self.gpu_inventory = _gpu.CachedInventory(gpu_inventory or _gpu.NvidiaInventory())
         self.spares = max(0, spares)
+        if not 0 < cpu_weight <= 100:
+            raise ConfigError(f"cpu_weight must be above 0 and at most 100, got {cpu_weight!r}")
+        self.cpu_weight = cpu_weight
         default_max = min(4, os.cpu_count() or 1) if self.spares else 0
         self.max_spares = max(self.spares, default_max if max_spares is None else max_spares)
         self._demand = SpareDemand(self.spares, self.max_spares)
@@ -257,9 +265,9 @@ class Pool:
         if problem is None:
             assert self._dir is not None
             try:
-                host.group().yield_cpu()  # agent code, all pools together, yields the CPU to the controller
+                host.group().set_cpu_weight(self.cpu_weight)  # agent code, all pools together
             except OSError as exc:  # a delegated parent may not allow it: a priority, not a guarantee
-                log.warning("sandbox: agent code shares the CPU evenly with the controller (%s)", exc)
+                log.warning("sandbox: could not set the agent code's CPU weight (%s)", exc)
             self._cgroups = host.group(self._dir.name).create()
         elif self.jailed:
             raise GuaranteeUnavailable(_isolation.refusal(f"no usable cgroup ({problem})", _isolation.cgroup_fix(host)))

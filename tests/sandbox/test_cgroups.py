@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from jailtools import BARE_LIMITS
 
-from sandbox import Pool
+from sandbox import ConfigError, Pool
 from sandbox._cgroups import CgroupHost, CgroupVersion
 
 V2_CONTROLLERS = "cpuset cpu io memory hugetlb pids rdma misc"
@@ -154,11 +154,16 @@ def test_v2_cgroups_are_never_recycled(tmp_path: Path) -> None:
     assert not group.recycle()
 
 
-def test_v2_yield_cpu_lowers_the_weight(tmp_path: Path) -> None:
+def test_v2_cpu_weight_is_a_fraction_of_the_default(tmp_path: Path) -> None:
     _fake_v2_tree(tmp_path)
     (tmp_path / "cpu.weight").write_text("100\n")
-    CgroupHost(CgroupVersion.V2, {c: tmp_path for c in ("memory", "pids", "cpu")}).group().yield_cpu()
+    group = CgroupHost(CgroupVersion.V2, {c: tmp_path for c in ("memory", "pids", "cpu")}).group()
+    group.set_cpu_weight(0.25)
     assert (tmp_path / "cpu.weight").read_text() == "25"
+    group.set_cpu_weight(1e-6)
+    assert (tmp_path / "cpu.weight").read_text() == "1"
+    group.set_cpu_weight(1000)
+    assert (tmp_path / "cpu.weight").read_text() == "10000"
 
 
 def test_agent_code_yields_the_cpu_to_the_controller(runner: asyncio.Runner) -> None:
@@ -174,3 +179,22 @@ def test_agent_code_yields_the_cpu_to_the_controller(runner: asyncio.Runner) -> 
 
     runner.run(start())
     assert int(shares.read_text()) == 256
+
+
+def test_an_even_cpu_weight_is_a_choice(runner: asyncio.Runner) -> None:
+    """``cpu_weight=1`` leaves agent code the weight of any process; a bad weight is refused."""
+    host = _v1_host()
+    shares = host.base["cpu"] / "cpu.shares"
+
+    async def start() -> None:
+        async with Pool(limits=BARE_LIMITS, name="weight", cpu_weight=1) as pool:
+            await pool.run("pass", workdir="w")
+
+    try:
+        runner.run(start())
+        assert int(shares.read_text()) == 1024
+    finally:
+        shares.write_text("256")
+    for bad in (0, -1, 101):
+        with pytest.raises(ConfigError, match="cpu_weight"):
+            Pool(cpu_weight=bad)

@@ -7,7 +7,6 @@ import math
 import pytest
 
 import sandbox
-
 from sandbox._demand import HEADROOM, SpareDemand
 
 
