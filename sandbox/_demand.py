@@ -47,14 +47,18 @@ class SpareDemand:
         """A spare was asked of the zygote."""
         self._requests.append(now)
 
-    def ready(self, now: float) -> None:
-        """A spare is ready: the oldest request was answered (the zygote forks in order)."""
-        if self._requests:
-            lead = max(0.0, now - self._requests.popleft())
-            self._lead_s = lead if self._lead_s is None else self._lead_s + LEAD_WEIGHT * (lead - self._lead_s)
+    def answered(self) -> float | None:
+        """A spare came: when it was asked for (the zygote forks in order), or None if unknown."""
+        return self._requests.popleft() if self._requests else None
+
+    def lead(self, seconds: float) -> None:
+        """A spare took ``seconds`` from its request to being ready for a run (or at least that
+        long: it was taken before it was ready)."""
+        lead = max(0.0, seconds)
+        self._lead_s = lead if self._lead_s is None else self._lead_s + LEAD_WEIGHT * (lead - self._lead_s)
 
     def lost(self) -> None:
-        """The requests in flight will never be answered (the zygote is gone)."""
+        """The requests in flight will never be answered (the zygote is gone): forget them."""
         self._requests.clear()
 
     def rate(self, now: float) -> float:

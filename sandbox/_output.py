@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -87,12 +88,14 @@ class CappedStream:
 
 class Message:
     """One message from the jail: its sender's pid as the kernel tells it, the
-    decoded JSON body, and any file descriptors it carried."""
+    decoded JSON body, any file descriptors it carried, and when it was read
+    (``time.monotonic()``)."""
 
     def __init__(self, pid: int | None, body: dict[str, Any], fds: list[int]) -> None:
         self.pid = pid
         self.body = body
         self.fds = fds
+        self.at = time.monotonic()
 
     @property
     def op(self) -> str:

@@ -501,7 +501,8 @@ class Pool:
         """Put a new spare in its own cgroup, then let it fork its agent there."""
         assert message.pid is not None
         channel_fd, out_fd, err_fd = message.fds
-        spare = Spare(message.pid, Channel(socket.socket(fileno=channel_fd)), out_fd, err_fd, None, generation)
+        spare = Spare(message.pid, Channel(socket.socket(fileno=channel_fd)), out_fd, err_fd, None, generation,
+                      self._demand.answered())
         # a random name: a run's /proc/self/cgroup must not count the other episodes' runs
         self._in_background(self._place(spare, f"run-{secrets.token_hex(6)}"))
 
@@ -526,7 +527,19 @@ class Pool:
     def _spare_made(self) -> None:
         """A requested spare is placed (or failed): no longer on its way."""
         self._pending_spares = max(0, self._pending_spares - 1)
-        self._demand.ready(time.monotonic())
+
+    def _note_lead(self, spare: Spare) -> None:
+        """Tell the demand how long ``spare`` took to be ready: until its agent said it waits for
+        the request (a message in its queue), or at least until now if it has not yet."""
+        if spare.requested_at is None:
+            return
+        queue = spare.channel.queue
+        messages = [queue.get_nowait() for _ in range(queue.qsize())]
+        ready = next((m.at for m in messages if m is not None and m.op == Report.WAITING), time.monotonic())
+        for message in messages:  # the run reads the rest (a hang-up), in order
+            if message is None or message.op != Report.WAITING:
+                queue.put_nowait(message)
+        self._demand.lead(ready - spare.requested_at)
 
     def _new_run_cgroup(self, name: str, pid: int) -> Cgroup:
         """A run cgroup for ``pid``: a recycled one if there is one (no mkdir, no rmdir)."""
@@ -608,6 +621,7 @@ class Pool:
             else:
                 spare = self._spare_queue.get_nowait()
             if spare.generation == zygote.generation and zygote.alive():
+                self._note_lead(spare)
                 self._top_up()
                 return spare
             self._retire(spare)

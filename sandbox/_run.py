@@ -40,6 +40,7 @@ class Spare:
     stderr_fd: int
     cgroup: Cgroup | None
     generation: int
+    requested_at: float | None = None  # when the pool asked for it (``time.monotonic()``)
 
     def discard(self, *, sweep: bool = True) -> Cgroup | None:
         """Close our ends and kill whatever is left of the run.

@@ -84,7 +84,7 @@ NAMESPACE_KINDS = ("user", "mnt", "pid", "net", "ipc", "uts", "cgroup", "time")
 
 MAX_MESSAGE = 1 << 20
 AGENT_MESSAGE_CAP = 64 * 1024  # one report of the agent (a traceback is capped at 32 KiB)
-AGENT_MESSAGES_CAP = 64  # a run sends four; more is a flood, and ends the run
+AGENT_MESSAGES_CAP = 64  # a run sends five; more is a flood, and ends the run
 _OWN_SCRATCH = False  # set in a run that has its own /tmp (in a jail)
 TRACEBACK_CAP = 32 * 1024
 RLIMITS = {
@@ -140,6 +140,8 @@ class Report(str, enum.Enum):
     On a spare's channel, the agent's reports (``AGENT_REPORTS``), which the agent
     sends to its spare and the spare relays, rebuilt from these fields only:
 
+    - ``waiting``: the agent is set up (warm-up included) and waits for the request.  No
+      fields.  The pool learns from it how long a spare takes to make.
     - ``started``: the agent took the request.  Field (added by the spare, only
       without a jail): ``agent_pid``, a host pid.
     - ``running``: set-up is done; agent code runs next.  From here on agent code
@@ -158,6 +160,7 @@ class Report(str, enum.Enum):
 
     READY = "ready"
     HELLO = "hello"
+    WAITING = "waiting"
     STARTED = "started"
     RUNNING = "running"
     TRACEBACK = "traceback"
@@ -167,7 +170,7 @@ class Report(str, enum.Enum):
 
 
 # What a spare relays from its agent (a tuple: the agent's ops arrive as plain strings).
-AGENT_REPORTS = (Report.STARTED, Report.RUNNING, Report.TRACEBACK, Report.SANDBOX_ERROR, Report.EXIT)
+AGENT_REPORTS = (Report.WAITING, Report.STARTED, Report.RUNNING, Report.TRACEBACK, Report.SANDBOX_ERROR, Report.EXIT)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -496,6 +499,7 @@ def _agent(sock, controller, cfg, out_w, err_w):
         _own_proc()
     _forget_zygote_exit_handlers()
     _prefault()
+    _send(sock, {"op": Report.WAITING})
     request, code, fds = _receive_request(sock)
     _send(sock, {"op": Report.STARTED})
     if cfg["namespaces"]:
@@ -705,7 +709,7 @@ def _report(data):
     if op not in AGENT_REPORTS:
         return None
     op = Report(op)
-    if op in (Report.STARTED, Report.RUNNING):
+    if op in (Report.WAITING, Report.STARTED, Report.RUNNING):
         return {"op": op}
     if op in (Report.TRACEBACK, Report.SANDBOX_ERROR) and isinstance(body.get("text"), str):
         return {"op": op, "text": body["text"][-TRACEBACK_CAP:]}

@@ -10,9 +10,8 @@ import sandbox
 from sandbox._demand import HEADROOM, SpareDemand
 
 
-def _with_lead(demand: SpareDemand, lead_s: float, at: float = 0.0) -> None:
-    demand.requested(at)
-    demand.ready(at + lead_s)
+def _with_lead(demand: SpareDemand, lead_s: float) -> None:
+    demand.lead(lead_s)
 
 
 def test_the_floor_until_a_lead_time_is_known() -> None:
@@ -71,24 +70,25 @@ def test_no_adaptation_when_the_ceiling_is_the_floor() -> None:
     assert demand.target(0.1) == 0
 
 
-def test_lead_times_are_a_moving_average_of_answered_requests() -> None:
+def test_lead_times_are_a_moving_average() -> None:
     demand = SpareDemand(floor=1, ceiling=4)
-    demand.requested(0.0)
-    demand.requested(0.0)
-    demand.ready(0.1)
+    demand.lead(0.1)
     assert demand.lead_s == pytest.approx(0.1)
-    demand.ready(0.6)  # the second request took 0.6 s: the average moves a fifth of the way
+    demand.lead(0.6)  # the average moves a fifth of the way
     assert demand.lead_s == pytest.approx(0.1 + 0.2 * 0.5)
-    demand.ready(5.0)  # no request left to answer: no sample
-    assert demand.lead_s == pytest.approx(0.2)
+    demand.lead(-1.0)  # a clock step: never a negative lead
+    assert demand.lead_s == pytest.approx(0.2 * 0.8)
 
 
-def test_lost_requests_give_no_lead_time() -> None:
+def test_requests_are_answered_in_order_and_lost_ones_forgotten() -> None:
     demand = SpareDemand(floor=1, ceiling=4)
-    demand.requested(0.0)
+    demand.requested(1.0)
+    demand.requested(2.0)
+    assert demand.answered() == 1.0
     demand.lost()
-    demand.ready(30.0)  # a spare of the next zygote: its request is not the lost one
-    assert demand.lead_s is None
+    assert demand.answered() is None  # a spare of the next zygote: its request is not the lost one
+    demand.requested(3.0)
+    assert demand.answered() == 3.0
 
 
 def test_a_pool_adapts_only_with_spares() -> None:

@@ -240,3 +240,20 @@ def test_bursts_of_runs_raise_the_spares_and_a_quiet_pool_lets_them_go(
     assert 2 <= most_ready <= pool.max_spares, most_ready
     time.sleep(2.5)
     assert pool.spare_target == 1
+
+
+def test_a_spares_lead_time_runs_until_its_agent_waits_for_the_request(
+        fresh_pool: Callable[..., Driver]) -> None:
+    """The time a spare takes includes its warm-up (the agent's ``waiting`` report ends it), and
+    not the time it then sat ready."""
+    driver = fresh_pool(spares=1, warmup="import time\ntime.sleep(0.3)\n")
+
+    async def paced() -> None:
+        for _ in range(3):
+            await asyncio.sleep(1.0)  # the spare is long ready when the run takes it
+            result = await driver.pool.run("pass", workdir="w")
+            assert result.status is RunStatus.OK, describe(result)
+
+    driver.runner.run(paced())
+    lead = driver.pool._demand.lead_s
+    assert lead is not None and 0.3 <= lead <= 0.8, lead
