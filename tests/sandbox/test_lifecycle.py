@@ -162,12 +162,18 @@ def test_run_cgroups_are_emptied_after_runs_and_kept_only_for_reuse(bare: Driver
         bare.run(code, limits=attrs.evolve(BARE_LIMITS, timeout=0.3))
     name = bare.pool.directory.name
     assert cgroup_dirs(name), "the pool has no cgroup"
-    deadline = time.monotonic() + 2.0
-    while any(_procs(c) for c in _run_cgroups(name)) and time.monotonic() < deadline:
+    kept = bare.pool.max_spares + 1
+
+    def settled() -> bool:  # a cgroup above the cap may still be in its removal (a thread)
+        left = _run_cgroups(name)
+        return len({c.name for c in left}) <= kept and not any(_procs(c) for c in left)
+
+    deadline = time.monotonic() + 5.0
+    while not settled() and time.monotonic() < deadline:
         time.sleep(0.02)
     left = _run_cgroups(name)
     assert [_procs(c) for c in left] == [""] * len(left)
-    assert len({c.name for c in left}) <= bare.pool.max_spares + 1
+    assert len({c.name for c in left}) <= kept, left
 
 
 def test_a_recycled_cgroup_starts_its_next_run_from_zero(fresh_pool: Callable[..., Driver]) -> None:
