@@ -20,6 +20,9 @@ import attrs
 V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
 V2_CONTROLLERS = ("memory", "pids", "cpu")
 CPU_PERIOD_US = 100_000
+# A recycled run cgroup starts with at most this much page cache of earlier runs: the most a
+# reported peak memory can count that is not the run's own.
+RECYCLE_LEFTOVER_BYTES = 16 << 20
 
 
 class CgroupVersion(enum.Enum):
@@ -231,17 +234,21 @@ class Cgroup:
     def recycle(self) -> bool:
         """Make this emptied cgroup fit for another run, as if it were new: True when done.
 
-        Kills what is left, gives back the memory the last run left charged (its page cache), and
-        resets the counters a run reads: the peak memory and the CPU time, and the OOM count (its
-        zero moves to the count now).  Only v1 can reset a peak for every reader (v2's
-        ``memory.peak`` resets per open file, on Linux 6.12 and later): on v2, and whenever a
-        step fails, it returns False and the cgroup must be removed instead.  Blocks (the kill
-        waits): call it in a thread.
+        Kills what is left and resets the counters a run reads: the peak memory and the CPU
+        time, and the OOM count (its zero moves to the count now).  The page cache the last run
+        left stays charged here (evicting it would make the next runs read those files, shared
+        libraries included, from disk again), so a cgroup that holds more than
+        ``RECYCLE_LEFTOVER_BYTES`` is not recycled: removed, its cache goes to the parent and
+        stays cached.  Only v1 can reset a peak for every reader (v2's ``memory.peak`` resets
+        per open file, on Linux 6.12 and later): on v2, and whenever a step fails, it returns
+        False and the cgroup must be removed instead.  Blocks (the kill waits): call it in a
+        thread.
         """
         if self.version is not CgroupVersion.V1 or not self.kill():
             return False
+        if (self.memory_usage() or 0) > RECYCLE_LEFTOVER_BYTES:
+            return False
         try:
-            self._set("memory", "memory.force_empty", "0")
             self._set("memory", "memory.max_usage_in_bytes", "0")
             self._set("cpuacct", "cpuacct.usage", "0")
             self._oom_base = self._oom_total()
@@ -249,8 +256,15 @@ class Cgroup:
             return False
         return True
 
+    def memory_usage(self) -> int | None:
+        """The memory charged to the cgroup now (page cache included)."""
+        return self._number("memory.usage_in_bytes" if self.version is CgroupVersion.V1 else "memory.current")
+
     def peak_memory(self) -> int | None:
-        name = "memory.max_usage_in_bytes" if self.version is CgroupVersion.V1 else "memory.peak"
+        return self._number("memory.max_usage_in_bytes" if self.version is CgroupVersion.V1 else "memory.peak")
+
+    def _number(self, name: str) -> int | None:
+        """The number a memory controller file holds, or None (no such file, or not a number)."""
         path = self._file("memory", name)
         text = _read(path) if path else None
         return int(text) if text and text.strip().isdigit() else None

@@ -12,7 +12,7 @@ import pytest
 from jailtools import BARE_LIMITS
 
 from sandbox import ConfigError, Pool
-from sandbox._cgroups import CgroupHost, CgroupVersion
+from sandbox._cgroups import RECYCLE_LEFTOVER_BYTES, CgroupHost, CgroupVersion
 
 V2_CONTROLLERS = "cpuset cpu io memory hugetlb pids rdma misc"
 
@@ -140,8 +140,30 @@ def test_v1_recycling_kills_the_rest_and_resets_the_counters() -> None:
         assert sleeper.wait(timeout=5) == -9
         assert group.procs() == []
         assert group.oom_kills() == 0
-        assert (group.peak_memory() or 0) < 4 << 20
+        assert (group.peak_memory() or 0) <= RECYCLE_LEFTOVER_BYTES
         assert (group.cpu_seconds() or 0) < 0.05
+    finally:
+        group.remove()
+
+
+def test_v1_a_cgroup_holding_much_page_cache_is_removed_not_recycled(tmp_path: Path) -> None:
+    """Its page cache is not evicted (the next runs would read those files again): the cgroup is
+    not recycled, and its removal leaves the cache to the parent."""
+    host = _v1_host()
+    group = host.group(f"{os.getpid()}-cachetest").create()
+    data = tmp_path / "cached"
+    try:
+        group.set_limits(memory=256 << 20, pids=16, cpus=1)
+        writer = subprocess.Popen(["/bin/sh", "-c", f"read x; exec dd if=/dev/zero of={data} bs=1M count=48"],
+                                  stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        group.add(writer.pid)
+        assert writer.stdin is not None
+        writer.stdin.write(b"go\n")
+        writer.stdin.close()
+        assert writer.wait(timeout=30) == 0
+        assert (group.memory_usage() or 0) > RECYCLE_LEFTOVER_BYTES
+        assert not group.recycle()
+        assert (group.memory_usage() or 0) > RECYCLE_LEFTOVER_BYTES  # nothing was evicted
     finally:
         group.remove()
 
