@@ -12,7 +12,7 @@ import pytest
 from jailtools import BARE_LIMITS
 
 from sandbox import ConfigError, Pool
-from sandbox._cgroups import RECYCLE_LEFTOVER_BYTES, CgroupHost, CgroupVersion
+from sandbox._cgroups import RECYCLE_LEFTOVER_BYTES, Cgroup, CgroupHost, CgroupVersion
 
 V2_CONTROLLERS = "cpuset cpu io memory hugetlb pids rdma misc"
 
@@ -96,17 +96,23 @@ def test_v1_group_limits_counters_and_removal() -> None:
     assert not any(p.exists() for p in group.paths.values())
 
 
+def _run_in(group: Cgroup, command: str) -> subprocess.Popen[bytes]:
+    """Start ``command`` (a shell line) inside ``group``: it waits until it has been moved there."""
+    proc = subprocess.Popen(["/bin/sh", "-c", f"read x; exec {command}"], stdin=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    group.add(proc.pid)
+    assert proc.stdin is not None
+    proc.stdin.write(b"go\n")
+    proc.stdin.close()
+    return proc
+
+
 def test_v1_oom_is_counted() -> None:
     host = _v1_host()
     group = host.group(f"{os.getpid()}-oomtest").create()
     try:
         group.set_limits(memory=32 << 20, pids=16, cpus=1)
-        hog = subprocess.Popen(["/bin/sh", "-c", "read x; exec python3 -c 'b = bytearray(256 << 20)'"],
-                               stdin=subprocess.PIPE)
-        group.add(hog.pid)
-        assert hog.stdin is not None
-        hog.stdin.write(b"go\n")
-        hog.stdin.close()
+        hog = _run_in(group, "python3 -c 'b = bytearray(256 << 20)'")
         hog.wait(timeout=30)
         time.sleep(0.05)
         assert hog.returncode == -9
@@ -121,14 +127,8 @@ def test_v1_recycling_kills_the_rest_and_resets_the_counters() -> None:
     group = host.group(f"{os.getpid()}-recycletest").create()
     try:
         group.set_limits(memory=32 << 20, pids=16, cpus=1)
-        hog = subprocess.Popen(["/bin/sh", "-c", "read x; exec python3 -c '"
-                                "import time\nend = time.process_time() + 0.3\n"
-                                "while time.process_time() < end: pass\nb = bytearray(256 << 20)'"],
-                               stdin=subprocess.PIPE)
-        group.add(hog.pid)
-        assert hog.stdin is not None
-        hog.stdin.write(b"go\n")
-        hog.stdin.close()
+        hog = _run_in(group, "python3 -c 'import time\nend = time.process_time() + 0.3\n"
+                             "while time.process_time() < end: pass\nb = bytearray(256 << 20)'")
         hog.wait(timeout=30)
         time.sleep(0.05)
         assert group.oom_kills() >= 1
@@ -154,12 +154,7 @@ def test_v1_a_cgroup_holding_much_page_cache_is_removed_not_recycled(tmp_path: P
     data = tmp_path / "cached"
     try:
         group.set_limits(memory=256 << 20, pids=16, cpus=1)
-        writer = subprocess.Popen(["/bin/sh", "-c", f"read x; exec dd if=/dev/zero of={data} bs=1M count=48"],
-                                  stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        group.add(writer.pid)
-        assert writer.stdin is not None
-        writer.stdin.write(b"go\n")
-        writer.stdin.close()
+        writer = _run_in(group, f"dd if=/dev/zero of={data} bs=1M count=48")
         assert writer.wait(timeout=30) == 0
         assert (group.memory_usage() or 0) > RECYCLE_LEFTOVER_BYTES
         assert not group.recycle()

@@ -10,8 +10,13 @@ import sandbox
 from sandbox._demand import HEADROOM, SpareDemand
 
 
-def _with_lead(demand: SpareDemand, lead_s: float) -> None:
+def _streamed(floor: int, ceiling: int, lead_s: float, runs: int, gap_s: float) -> SpareDemand:
+    """A demand that knows its lead time and saw ``runs`` runs ``gap_s`` apart from time 0."""
+    demand = SpareDemand(floor=floor, ceiling=ceiling, window_s=2.0)
     demand.lead(lead_s)
+    for i in range(runs):
+        demand.arrived(i * gap_s)
+    return demand
 
 
 def test_the_floor_until_a_lead_time_is_known() -> None:
@@ -23,10 +28,7 @@ def test_the_floor_until_a_lead_time_is_known() -> None:
 
 
 def test_the_target_is_rate_times_lead_with_headroom() -> None:
-    demand = SpareDemand(floor=1, ceiling=8, window_s=2.0)
-    _with_lead(demand, 0.05)
-    for i in range(200):  # 100 runs per second over the window
-        demand.arrived(i * 0.01)
+    demand = _streamed(1, 8, lead_s=0.05, runs=200, gap_s=0.01)  # 100 runs per second
     assert demand.rate(1.99) == pytest.approx(100.0, rel=0.01)
     assert SpareDemand(floor=1, ceiling=8).rate(5.0) == 0.0
     # 100/s * 0.05 s * 1.5 = 7.5 -> 8
@@ -34,15 +36,8 @@ def test_the_target_is_rate_times_lead_with_headroom() -> None:
 
 
 def test_the_ceiling_caps_and_the_floor_holds() -> None:
-    demand = SpareDemand(floor=2, ceiling=3)
-    _with_lead(demand, 0.5)
-    for i in range(100):
-        demand.arrived(i * 0.01)
-    assert demand.target(1.0) == 3
-    quiet = SpareDemand(floor=2, ceiling=3)
-    _with_lead(quiet, 0.5)
-    quiet.arrived(0.0)
-    assert quiet.target(0.1) == 2
+    assert _streamed(2, 3, lead_s=0.5, runs=100, gap_s=0.01).target(1.0) == 3
+    assert _streamed(2, 3, lead_s=0.5, runs=1, gap_s=0.0).target(0.1) == 2
 
 
 def test_one_run_is_no_stream_and_two_close_together_are_no_flood() -> None:
@@ -54,20 +49,13 @@ def test_one_run_is_no_stream_and_two_close_together_are_no_flood() -> None:
 
 
 def test_a_burst_counts_at_its_own_rate_and_is_forgotten_after_the_window() -> None:
-    demand = SpareDemand(floor=1, ceiling=4, window_s=2.0)
-    _with_lead(demand, 0.1)
-    for i in range(100):
-        demand.arrived(i * 0.005)
+    demand = _streamed(1, 4, lead_s=0.1, runs=100, gap_s=0.005)
     assert demand.target(0.5) == 4
     assert demand.target(2.6) == 1
 
 
 def test_no_adaptation_when_the_ceiling_is_the_floor() -> None:
-    demand = SpareDemand(floor=0, ceiling=0)
-    _with_lead(demand, 1.0)
-    for i in range(100):
-        demand.arrived(i * 0.001)
-    assert demand.target(0.1) == 0
+    assert _streamed(0, 0, lead_s=1.0, runs=100, gap_s=0.001).target(0.1) == 0
 
 
 def test_lead_times_are_a_moving_average() -> None:
