@@ -11,6 +11,7 @@ import contextlib
 import enum
 import errno
 import os
+import secrets
 import signal
 import time
 from pathlib import Path
@@ -239,22 +240,31 @@ class Cgroup:
         left stays charged here (evicting it would make the next runs read those files, shared
         libraries included, from disk again), so a cgroup that holds more than
         ``RECYCLE_LEFTOVER_BYTES`` is not recycled: removed, its cache goes to the parent and
-        stays cached.  Only v1 can reset a peak for every reader (v2's ``memory.peak`` resets
-        per open file, on Linux 6.12 and later): on v2, and whenever a step fails, it returns
-        False and the cgroup must be removed instead.  Blocks (the kill waits): call it in a
-        thread.
+        stays cached.  It gets a new random name, so that a run (which sees its cgroup's name)
+        can neither tell a reused cgroup nor count the runs of other episodes.  Only v1 can
+        reset a peak for every reader (v2's ``memory.peak`` resets per open file, on Linux 6.12
+        and later): on v2, and whenever a step fails, it returns False and the cgroup must be
+        removed instead.  Blocks (the kill waits): call it in a thread.
         """
         if self.version is not CgroupVersion.V1 or not self.kill():
             return False
         if (self.memory_usage() or 0) > RECYCLE_LEFTOVER_BYTES:
             return False
         try:
+            self._rename(f"run-{secrets.token_hex(6)}")
             self._set("memory", "memory.max_usage_in_bytes", "0")
             self._set("cpuacct", "cpuacct.usage", "0")
             self._oom_base = self._oom_total()
         except OSError:
             return False
         return True
+
+    def _rename(self, name: str) -> None:
+        """Rename the cgroup in every hierarchy (v1 renames within the same parent).  The paths
+        follow each rename as it is done: if one fails, removal still finds every directory."""
+        for path in set(self.paths.values()):
+            path.rename(path.with_name(name))
+            self.paths = {c: path.with_name(name) if p == path else p for c, p in self.paths.items()}
 
     def memory_usage(self) -> int | None:
         """The memory charged to the cgroup now (page cache included)."""

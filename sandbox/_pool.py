@@ -518,15 +518,15 @@ class Pool:
             if not self._closed:
                 log.warning("sandbox: could not prepare a spare: %s", exc)
             self._retire(spare)
-            self._spare_made()
             self._request_spare()
             return
-        self._spare_made()
+        except BaseException:
+            self._retire(spare)
+            raise
+        finally:
+            # placed or not, it is no longer on its way (else a run could wait for it forever)
+            self._pending_spares = max(0, self._pending_spares - 1)
         self._spare_queue.put_nowait(spare)
-
-    def _spare_made(self) -> None:
-        """A requested spare is placed (or failed): no longer on its way."""
-        self._pending_spares = max(0, self._pending_spares - 1)
 
     def _note_lead(self, spare: Spare) -> None:
         """Tell the demand how long ``spare`` took to be ready: until its agent said it waits for
@@ -604,7 +604,6 @@ class Pool:
 
     async def _take_spare(self) -> Spare:
         assert self._spare_queue is not None
-        self._demand.arrived(time.monotonic())
         while True:
             zygote = await self._ensure_zygote()
             if self._spare_queue.empty():
@@ -711,6 +710,7 @@ class Pool:
             "gpu_memory_fraction": gpu_plan.memory_fraction,
             "env": {**base_env(limits.cpus), **self.env, **self._runtime_env(), **(env or {}), **gpu_plan.env},
         }
+        self._demand.arrived(time.monotonic())  # once per run, whatever its attempts
         for attempt in range(3):
             try:
                 spare = await self._take_spare()

@@ -136,8 +136,11 @@ def test_v1_recycling_kills_the_rest_and_resets_the_counters() -> None:
         assert (group.cpu_seconds() or 0) >= 0.3
         sleeper = subprocess.Popen(["sleep", "30"])
         group.add(sleeper.pid)
+        old = set(group.paths.values())
         assert group.recycle()
         assert sleeper.wait(timeout=5) == -9
+        assert not any(p.exists() for p in old), "not renamed"
+        assert all(p.exists() and p.name.startswith("run-") for p in group.paths.values())
         assert group.procs() == []
         assert group.oom_kills() == 0
         assert (group.peak_memory() or 0) <= RECYCLE_LEFTOVER_BYTES
@@ -202,6 +205,7 @@ def test_an_even_cpu_weight_is_a_choice(runner: asyncio.Runner) -> None:
     """``cpu_weight=1`` leaves agent code the weight of any process; a bad weight is refused."""
     host = _v1_host()
     shares = host.base["cpu"] / "cpu.shares"
+    before = shares.read_text()
 
     async def start() -> None:
         async with Pool(limits=BARE_LIMITS, name="weight", cpu_weight=1) as pool:
@@ -211,7 +215,7 @@ def test_an_even_cpu_weight_is_a_choice(runner: asyncio.Runner) -> None:
         runner.run(start())
         assert int(shares.read_text()) == 1024
     finally:
-        shares.write_text("256")
+        shares.write_text(before)
     for bad in (0, -1, 101):
         with pytest.raises(ConfigError, match="cpu_weight"):
             Pool(cpu_weight=bad)
