@@ -3,7 +3,7 @@
 By Little's law, the spares in the pipeline (ready or being made) that a steady stream of runs
 needs is the arrival rate times the time a spare takes from request to ready.  The pool keeps at
 least ``floor`` (its ``spares``) and at most ``ceiling``: a burst raises the target, and the target
-falls back to the floor once the burst has been out of the window for ``window_s``.
+falls back to the floor once the burst is ``window_s`` old.
 """
 
 from __future__ import annotations
@@ -52,8 +52,7 @@ class SpareDemand:
         return self._requests.popleft() if self._requests else None
 
     def lead(self, seconds: float) -> None:
-        """A spare took ``seconds`` from its request to being ready for a run (or at least that
-        long: it was taken before it was ready)."""
+        """A spare took ``seconds`` from its request to being ready for a run."""
         lead = max(0.0, seconds)
         self._lead_s = lead if self._lead_s is None else self._lead_s + LEAD_WEIGHT * (lead - self._lead_s)
 

@@ -528,25 +528,6 @@ class Pool:
             self._pending_spares = max(0, self._pending_spares - 1)
         self._spare_queue.put_nowait(spare)
 
-    def _note_lead(self, spare: Spare, ready_at: float | None = None) -> None:
-        """Tell the demand how long ``spare`` took to be ready: until its agent said it waits for
-        the request.  At the take, that word is in its queue if it came (taken out here: the run
-        need not read it); if not, the run notes when it comes, and this is called again after
-        the run with ``ready_at``."""
-        if spare.requested_at is None:
-            return
-        if ready_at is None:
-            queue = spare.channel.queue
-            messages = [queue.get_nowait() for _ in range(queue.qsize())]
-            ready_at = next((m.at for m in messages if m is not None and m.op == Report.WAITING), None)
-            for message in messages:  # the run reads the rest (a hang-up), in order
-                if message is None or message.op != Report.WAITING:
-                    queue.put_nowait(message)
-            if ready_at is None:
-                return
-        self._demand.lead(ready_at - spare.requested_at)
-        spare.requested_at = None  # one sample per spare
-
     def _new_run_cgroup(self, name: str, pid: int) -> Cgroup:
         """A run cgroup for ``pid``: a recycled one if there is one (no mkdir, no rmdir)."""
         assert self._cgroups is not None
@@ -626,7 +607,6 @@ class Pool:
             else:
                 spare = self._spare_queue.get_nowait()
             if spare.generation == zygote.generation and zygote.alive():
-                self._note_lead(spare)
                 self._top_up()
                 return spare
             self._retire(spare)
@@ -743,8 +723,9 @@ class Pool:
             finally:
                 if tree_fd is not None:
                     os.close(tree_fd)
-                if run.agent_ready_at is not None:
-                    self._note_lead(spare, run.agent_ready_at)
+                if run.agent_ready_at is not None and spare.requested_at is not None:
+                    # the spare's lead time: from its request until its agent said it waits
+                    self._demand.lead(run.agent_ready_at - spare.requested_at)
                 self._active.discard(spare)
                 self._retire(spare, reaped=run.status is not None and run.killed_for is None)
         return RunResult(status=RunStatus.SANDBOX_ERROR, message="no spare could take the run",

@@ -100,7 +100,7 @@ class Run:
         self.status: dict[str, object] | None = None
         self.early_exit = False
         self.running = False  # agent code has started: no sandbox_error believed after this
-        self.agent_ready_at: float | None = None  # when the agent said it waits (if it said so during the run)
+        self.agent_ready_at: float | None = None  # when the agent said it waits for the request
 
     def kill(self, reason: RunStatus, message: str) -> None:
         if self.killed_for is None:
@@ -192,7 +192,7 @@ class Run:
                 self.traceback = body["text"][-32768:]
             elif message.op == Report.RUNNING:
                 self.running = True
-            elif message.op == Report.WAITING and not self.started:  # later, agent code may have sent it
+            elif message.op == Report.WAITING and not self.started:  # after, agent code may have sent it
                 self.agent_ready_at = message.at
             elif message.op == Report.SANDBOX_ERROR and not self.running:
                 self.killed_for = RunStatus.SANDBOX_ERROR
