@@ -152,8 +152,12 @@ def _run_cgroups(name: str) -> list[Path]:
             if child.is_dir() and not child.name.startswith("zygote-")]
 
 
-def _procs(cgroup: Path) -> str:
-    return (cgroup / "cgroup.procs").read_text()
+def _procs(cgroup: Path) -> str | None:
+    """The cgroup's processes, or None if it went while we looked (renamed for reuse, or removed)."""
+    try:
+        return (cgroup / "cgroup.procs").read_text()
+    except FileNotFoundError:
+        return None
 
 
 def test_run_cgroups_are_emptied_after_runs_and_kept_only_for_reuse(bare: Driver) -> None:
@@ -165,15 +169,17 @@ def test_run_cgroups_are_emptied_after_runs_and_kept_only_for_reuse(bare: Driver
     assert cgroup_dirs(name), "the pool has no cgroup"
     kept = bare.pool.max_spares + 1
 
-    def settled() -> bool:  # a cgroup above the cap may still be in its removal (a thread)
+    def look() -> tuple[list[Path], list[str | None]]:
         left = _run_cgroups(name)
-        return len({c.name for c in left}) <= kept and not any(_procs(c) for c in left)
+        return left, [_procs(c) for c in left]
 
+    # a cgroup may still be in its recycling or removal (a thread): look until that is over
     deadline = time.monotonic() + 5.0
-    while not settled() and time.monotonic() < deadline:
+    left, procs = look()
+    while (len({c.name for c in left}) > kept or procs != [""] * len(left)) and time.monotonic() < deadline:
         time.sleep(0.02)
-    left = _run_cgroups(name)
-    assert [_procs(c) for c in left] == [""] * len(left)
+        left, procs = look()
+    assert procs == [""] * len(left), procs
     assert len({c.name for c in left}) <= kept, left
 
 
