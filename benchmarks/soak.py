@@ -80,6 +80,15 @@ def _cpu_s(process: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
+def _loop_sched_s() -> tuple[float, float]:
+    """This thread's time on a CPU and its time runnable but waiting for one, so far (schedstat)."""
+    try:
+        on_cpu, waiting, _ = Path("/proc/thread-self/schedstat").read_text().split()
+        return int(on_cpu) / 1e9, int(waiting) / 1e9
+    except (OSError, ValueError):
+        return 0.0, 0.0
+
+
 def _steal_ms() -> float:
     """CPU time stolen by the hypervisor from all of this machine's CPUs so far (/proc/stat)."""
     try:
@@ -152,6 +161,7 @@ class Soak:
         self.faults: Counter[str] = Counter()
         self.worst_lag = self.steal_in_worst = self.loop_cpu_in_worst = self.cpu_in_worst = self.worst_busy = 0.0
         self.stalls = 0  # ticks more than 100 ms late
+        self.stall_log: list[dict[str, float]] = []  # each of them, itemised
         self.gc = GcClock()
         self.gc_in_worst_busy = 0.0
         self.trajectories = Path(tempfile.mkdtemp(prefix="dojo-soak-"))
@@ -191,6 +201,7 @@ class Soak:
         me = psutil.Process()
         while True:
             start, stolen, loop_cpu, cpu = time.monotonic(), _steal_ms(), time.thread_time(), _cpu_s(me)
+            on_cpu, queued = _loop_sched_s()
             collecting = self.gc.total
             await asyncio.sleep(0.01)
             lag = time.monotonic() - start - 0.01
@@ -199,6 +210,15 @@ class Soak:
                 self.worst_busy, self.gc_in_worst_busy = busy, self.gc.total - collecting
             if lag > 0.1:
                 self.stalls += 1
+                # The rest of the lag (neither on a CPU nor queued for one) the loop's thread slept:
+                # waiting for the GIL, a lock, or a blocking call.
+                now_on_cpu, now_queued = _loop_sched_s()
+                self.stall_log.append({
+                    "lag_ms": round(lag * 1000, 1), "steal_ms": round(_steal_ms() - stolen, 1),
+                    "loop_on_cpu_ms": round((now_on_cpu - on_cpu) * 1000, 1),
+                    "loop_queued_ms": round((now_queued - queued) * 1000, 1),
+                    "controller_cpu_ms": round((_cpu_s(me) - cpu) * 1000, 1),
+                })
             if lag > self.worst_lag:
                 # What the hypervisor took from this VM's CPUs meanwhile, and what the loop and the whole
                 # controller computed: a stall with little of either is time the loop waited for a CPU.
@@ -352,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         "controller_cpu_during_worst_stall_ms": round(soak.cpu_in_worst * 1000, 1),
         "max_loop_busy_ms": round(soak.worst_busy * 1000, 1),
         "stalls_over_100ms": soak.stalls,
+        "stalls": sorted(soak.stall_log, key=lambda stall: -stall["lag_ms"])[:10],
         "gc_during_max_busy_ms": round(soak.gc_in_worst_busy * 1000, 1),
         "max_gc_pause_ms": round(soak.gc.longest * 1000, 1),
         "max_gc_pause_generation": soak.gc.longest_generation,
