@@ -234,7 +234,7 @@ def jail_cpu_s(pool: sandbox.Pool) -> float:
     for proc in psutil.Process().children(recursive=True):
         with contextlib.suppress(psutil.Error):
             if config in proc.cmdline():
-                return sum(cpu_s(child) for child in proc.children())
+                return sum(cpu_s(child) for child in proc.children(recursive=True))
     return 0.0
 
 

@@ -32,7 +32,8 @@ _NO_SPACE = re.compile(r"No space left on device|Disk quota exceeded|File too la
 
 @attrs.define(eq=False)
 class Spare:
-    """A forked child waiting for a request, already in its own cgroup."""
+    """An agent forked ahead of its run, waiting for a request, already in its own cgroup
+    (``host_pid`` is the agent's)."""
 
     host_pid: int
     channel: Channel
@@ -46,9 +47,10 @@ class Spare:
         """Close our ends and kill whatever is left of the run.
 
         ``sweep=False`` skips killing the rest of the cgroup here: right when the
-        spare reported that its agent, pid 1 of its own pid namespace, was
-        reaped, nothing of the agent is left (the kernel kills a namespace with
-        its init), so the cgroup is swept when it is removed, off the hot path.
+        relay reported that the agent was reaped, nothing of the run is left
+        (the zygote killed the init of its pid namespace first, and the kernel
+        kills a namespace with its init), so the cgroup is swept when it is
+        removed, off the hot path.
         """
         self.channel.close()
         for fd in (self.stdout_fd, self.stderr_fd):
@@ -168,9 +170,9 @@ class Run:
             await channel.send(source[start:start + _CODE_CHUNK])
 
     async def _wait_status(self) -> None:
-        """Read the spare's channel until the run is over.  Only the spare holds that socket
-        (the agent talks to the spare, which relays a few capped, rebuilt reports): every
-        message here is the sandbox's own."""
+        """Read the spare's channel until the run is over.  Only the zygote's relay holds that
+        socket (the agent talks to the relay, which passes on a few capped, rebuilt reports):
+        every message here is the sandbox's own."""
         while True:
             message = await self.spare.channel.queue.get()
             if message is None:
@@ -272,7 +274,7 @@ class Run:
         if raw is None and self.context.pool_closed():
             return RunStatus.KILLED, None, None, POOL_CLOSED
         if raw is None:
-            return RunStatus.SANDBOX_ERROR, None, None, "the sandbox lost the run (the zygote or its spare died)"
+            return RunStatus.SANDBOX_ERROR, None, None, "the sandbox lost the run (the zygote or its relay died)"
         if signum is None and exit_code != 0 and (full := self._disk_full()):
             return RunStatus.DISK_LIMIT, exit_code, None, full
         if signum is not None:

@@ -5,25 +5,31 @@ uses the standard library only and never imports the rest of ``sandbox``.
 
 Process tree, one line per role::
 
-    zygote        imports the preload list once, freezes the GC, forks spares
-      spare  (S)  one per run; setsid; own user+mount+pid namespaces; reports
-                  the exit status of its agent to the controller
-        init      pid 1 of the run's own pid namespace (a ``sleep``: signals
-                  the agent sends itself then work as on a host)
-        agent(A)  pid 2 there; sees only its episode's work
-                  dir; runs the code as ``__main__``
+    jail's pid 1  makes the zygote's user and pid namespaces, waits for it, exits with it
+      zygote      root of its own user namespace, pid 1 of its own pid namespace;
+                  imports the preload list once, freezes the GC, forks one agent per
+                  run straight into a new pid namespace (one fork per run), reaps them
+        relay     forked before the preload (a light process): carries every run's
+                  request to its agent and its reports back, rebuilt and capped
+        init      pid 1 of a run's own pid namespace (a ``sleep``: signals the
+                  agent sends itself then work as on a host)
+        agent(A)  pid 2 there; makes its own mount, network and IPC namespaces,
+                  then a user namespace of its own that locks its view; sees only
+                  its episode's work dir; runs the code as ``__main__``
 
 The controller talks to the zygote over a ``SOCK_SEQPACKET`` socket (one JSON
 object per message; :class:`Command` and :class:`Report` below are the whole
-protocol: each message, who sends it, when, and its fields).  Each spare
+protocol: each message, who sends it, when, and its fields).  Each new agent
 introduces itself on that socket with a ``hello`` that carries, as
 ``SCM_RIGHTS``, its private channel and the read ends of its stdout and stderr
-pipes; the kernel adds the spare's pid as the controller sees it
+pipes; the kernel adds the agent's pid as the controller sees it
 (``SO_PASSCRED``), which is how the controller finds it to put it in a cgroup.
-The agent holds neither the zygote's socket nor the spare's channel: it talks
-to the spare over a socket pair of its own, and the spare relays to the
-controller only a few known reports, rebuilt and capped (a flood ends the run),
-so agent code can neither forge its result nor stall the controller.
+The agent holds neither the zygote's socket (it closes it after its hello,
+before anything else) nor its channel: the relay holds the channel, the agent
+talks to the relay over a socket pair of its own, and the relay passes on to
+the controller only a few known reports, rebuilt and capped (a flood ends the
+run), so agent code can neither forge its result nor stall the controller.
+A fork in the zygote never holds up a run's messages: they go through the relay.
 
 The protocol's table lives here, not in a module of its own, because this file
 is the end that cannot import: it runs in the jail as one file (bound at
@@ -50,6 +56,7 @@ import resource
 import selectors
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -85,7 +92,6 @@ NAMESPACE_KINDS = ("user", "mnt", "pid", "net", "ipc", "uts", "cgroup", "time")
 MAX_MESSAGE = 1 << 20
 AGENT_MESSAGE_CAP = 64 * 1024  # one report of the agent (a traceback is capped at 32 KiB)
 AGENT_MESSAGES_CAP = 64  # a run sends five; more is a flood, and ends the run
-_OWN_SCRATCH = False  # set in a run that has its own /tmp (in a jail)
 TRACEBACK_CAP = 32 * 1024
 RLIMITS = {
     "nofile": resource.RLIMIT_NOFILE,
@@ -104,15 +110,16 @@ class Command(str, enum.Enum):
 
     On the zygote's socket (read by the zygote):
 
-    - ``spawn``: no fields.  Sent when the pool wants one more spare; the zygote
-      forks one, which answers with ``Report.HELLO``.
+    - ``spawn``: no fields.  Sent when the pool wants one more spare (an agent
+      forked ahead of its run); the zygote forks one, which answers with
+      ``Report.HELLO``.
     - ``stop``: no fields.  Sent when the pool closes or replaces the zygote; the
       zygote returns from its loop and exits (the controller kills the jail anyway).
 
-    On a spare's own channel (read by the spare; the request goes on to its agent):
+    On a spare's own channel (read by the relay, which passes each message on to the agent):
 
-    - ``go``: no fields.  Sent once the spare sits in the run's cgroup, so that
-      the agent it forks next is born inside it; anything else ends the spare.
+    - ``go``: no fields.  Sent once the agent sits in the run's cgroup, so that its
+      set-up and all it starts are charged to the run; anything else ends it.
     - ``request``: the run, read by the agent.  Fields: ``workdir``, ``filename``,
       ``argv``, ``env``, ``rlimits``, ``tmpfs``, ``hide`` (GPU nodes to cover),
       ``gpu_memory_fraction``, and ``code_len``: that many bytes of code follow as
@@ -133,27 +140,27 @@ class Report(str, enum.Enum):
 
     - ``ready``: sent by the zygote once, after its preload.  Fields:
       ``preload_errors`` (module -> error text), ``preload_s``, ``python`` (version).
-    - ``hello``: sent by each new spare.  No fields; carries, as ``SCM_RIGHTS``, the
-      spare's private channel and the read ends of its stdout and stderr pipes,
-      and the kernel adds the spare's pid (``SO_PASSCRED``).
+    - ``hello``: sent by each new agent, first thing.  No fields; carries, as
+      ``SCM_RIGHTS``, its private channel and the read ends of its stdout and
+      stderr pipes, and the kernel adds the agent's pid (``SO_PASSCRED``).
 
     On a spare's channel, the agent's reports (``AGENT_REPORTS``), which the agent
-    sends to its spare and the spare relays, rebuilt from these fields only:
+    sends to the relay and the relay passes on, rebuilt from these fields only:
 
     - ``waiting``: the agent is set up (warm-up included) and waits for the request.  No
       fields.  The pool learns from it how long a spare takes to make.
-    - ``started``: the agent took the request.  Field (added by the spare, only
+    - ``started``: the agent took the request.  Field (added by the relay, only
       without a jail): ``agent_pid``, a host pid.
     - ``running``: set-up is done; agent code runs next.  From here on agent code
       holds the socket, so the controller believes no ``sandbox_error`` after it.
     - ``traceback``: the code raised.  Field: ``text`` (capped at 32 KiB).
     - ``sandbox_error``: a set-up step failed before the code ran.  Field: ``text``.
     - ``exit``: the code is done and the agent is exiting.  Fields: ``code`` (0-255),
-      ``scratch_full`` (set by the spare, which shares the run's /tmp).
+      ``scratch_full`` (set by the relay, which holds the run's /tmp).
 
-    And the spare's own last word:
+    And the relay's own last word for the run:
 
-    - ``status``: the agent was reaped.  Fields: ``status`` (a wait status),
+    - ``status``: the zygote reaped the agent.  Fields: ``status`` (a wait status),
       ``cpu_s``, ``maxrss_kb``, ``scratch_full``, ``flooded`` (the agent sent too
       many or too large reports and was killed).
     """
@@ -169,7 +176,22 @@ class Report(str, enum.Enum):
     STATUS = "status"
 
 
-# What a spare relays from its agent (a tuple: the agent's ops arrive as plain strings).
+class Handoff(str, enum.Enum):
+    """What the zygote tells its relay (inside the jail; the controller never sees these), on
+    their own socket:
+
+    - ``child``: a new agent.  Fields: ``pid`` (as the zygote sees it), ``host_pid`` (only
+      without a jail).  Carries, as ``SCM_RIGHTS``, the zygote's end of the agent's channel
+      to the controller, its end of the agent's own socket, and a pidfd of the agent.
+    - ``reaped``: the zygote reaped that agent.  Fields: ``pid``, ``status`` (a wait
+      status), ``cpu_s``, ``maxrss_kb``: the relay sends them on as ``Report.STATUS``.
+    """
+
+    CHILD = "child"
+    REAPED = "reaped"
+
+
+# What the relay passes on from an agent (a tuple: the agent's ops arrive as plain strings).
 AGENT_REPORTS = (Report.WAITING, Report.STARTED, Report.RUNNING, Report.TRACEBACK, Report.SANDBOX_ERROR, Report.EXIT)
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -429,7 +451,7 @@ def _forget_zygote_exit_handlers():
 
 
 def _warm_up(code):
-    """The pool's warm-up code, run in the spare's own process before any request.
+    """The pool's warm-up code, run in the agent's process before its request comes.
 
     It may run OpenMP or BLAS work (this is a child, not the zygote); its
     output goes to the jail's log and its errors are ignored.
@@ -459,7 +481,7 @@ def _text_stream(fd):
 def _fresh_signals():
     """Signal dispositions and mask as a fresh interpreter has them, whatever
     the controller's were: a controller started under ``nohup`` ignores
-    SIGHUP, and the jail, the zygote and the spare would pass that on."""
+    SIGHUP, and the jail and the zygote would pass that on to the agents."""
     for signum in signal.valid_signals():
         if signum not in (signal.SIGKILL, signal.SIGSTOP):
             try:
@@ -472,16 +494,30 @@ def _fresh_signals():
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
-def _agent(sock, controller, cfg, out_w, err_w):
-    """The run's process: set up, take the request from the spare, run the code.
+def _agent(sock, cfg, out_w, err_w):
+    """The run's process, forked by the zygote: set up, take the request, run the code.
 
-    ``sock`` leads to the spare, which relays a few capped reports to the
-    controller; the controller's own socket is closed here, first thing.
+    ``sock`` leads to the zygote, which relays a few capped reports to the
+    controller; the agent never holds a socket of the controller's.
     """
-    controller.close()
     # Its own session: killing its process group (kill(0), or kill(getppid())
-    # which is kill(0) in a pid namespace) must not reach the spare.
+    # which is kill(0) in a pid namespace) must not reach the zygote.
     os.setsid()
+    # The controller answers "go" once this process sits in the run's cgroup, so
+    # that everything below (and all the agent starts) is charged to the run.
+    if _op(sock.recv(MAX_MESSAGE)) != Command.GO:
+        os._exit(0)
+    scratch = []
+    if cfg["namespaces"]:
+        # Own mount, network and IPC namespaces (its pid namespace is the zygote's doing):
+        # nothing (abstract sockets, SysV shared memory) passes between runs outside the controller.
+        _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC)
+        _loopback_up()
+        scratch = _scratch(cfg)
+    elif cfg.get("drop_to") is not None:
+        os.setgroups([])
+        os.setgid(cfg["drop_to"])
+        os.setuid(cfg["drop_to"])
     if cfg.get("warmup"):
         _warm_up(cfg["warmup"])
         _forget_zygote_exit_handlers()  # and the warm-up's (the zygote forgot its own)
@@ -498,7 +534,11 @@ def _agent(sock, controller, cfg, out_w, err_w):
     if cfg["namespaces"]:
         _own_proc()
     _prefault()
-    _send(sock, {"op": Report.WAITING})
+    # The first message, before any agent code can run: it hands the zygote this run's
+    # /tmp and /dev/shm, which only this mount namespace shows, to look at after the run.
+    _send_with_fds(sock, {"op": Report.WAITING}, scratch)
+    for fd in scratch:
+        os.close(fd)
     request, code, fds = _receive_request(sock)
     _send(sock, {"op": Report.STARTED})
     if cfg["namespaces"]:
@@ -521,13 +561,14 @@ def _agent(sock, controller, cfg, out_w, err_w):
     _execute(sock, request, code)
 
 
-# ---------------------------------------------------------------- the spare
+def _send_with_fds(sock, message, fds):
+    rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
+    sock.sendmsg([_encode(message)], rights)
 
 
 def _loopback_up():
     """Bring up ``lo`` in the run's own network namespace: code may serve on 127.0.0.1."""
     import fcntl
-    import struct
 
     siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -537,18 +578,22 @@ def _loopback_up():
 
 
 def _scratch(cfg):
-    """Fresh /tmp and /dev/shm for this run: nothing passes between runs or
-    episodes there, and what a run leaves is freed with its mount namespace."""
+    """Fresh /tmp and /dev/shm for this run: nothing passes between runs or episodes
+    there, and what a run leaves is freed with its mount namespace.  Returns a
+    descriptor of each, for the zygote to look at after the run."""
+    fds = []
     for path in ("/tmp", "/dev/shm"):
         _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, cfg["tmpfs"] + ",mode=1777")
+        fds.append(os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+    return fds
 
 
-def _scratch_full():
-    """True when the run's /tmp or /dev/shm is all but full (checked after the run: under 5%
-    of its bytes or 1% of its files left)."""
-    for path in ("/tmp", "/dev/shm"):
+def _scratch_full(fds):
+    """True when a run's /tmp or /dev/shm (``fds``, held by the zygote) is all but full
+    (checked after the run: under 5% of its bytes or 1% of its files left)."""
+    for fd in fds:
         try:
-            st = os.statvfs(path)
+            st = os.fstatvfs(fd)
         except OSError:
             continue
         if st.f_bavail < max(1, st.f_blocks // 20) or st.f_favail < max(1, st.f_files // 100):
@@ -566,112 +611,6 @@ def _start_init(path):
     return os.posix_spawn(path, [path, "2147483647"], {})
 
 
-def _spare(ctl, cfg):
-    os.setsid()
-    channel, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    peer.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    fds = array.array("i", [peer.fileno(), out_r, err_r])
-    ctl.sendmsg([_encode({"op": Report.HELLO})], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
-    ctl.close()
-    peer.close()
-    os.close(out_r)
-    os.close(err_r)
-    # The controller answers "go" once this process sits in the run's cgroup,
-    # so that the agent forked below is born inside it.
-    if _op(channel.recv(MAX_MESSAGE)) != Command.GO:
-        os._exit(0)
-    global _OWN_SCRATCH
-    _OWN_SCRATCH = bool(cfg["namespaces"])
-    init = None
-    if cfg["namespaces"]:
-        # Own user, mount, pid, network and IPC namespaces: nothing (abstract
-        # sockets, SysV shared memory) passes between runs outside the controller.
-        _enter_user_namespace(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC)
-        _loopback_up()
-        _scratch(cfg)
-        if cfg.get("init"):
-            init = _start_init(cfg["init"])
-    elif cfg.get("drop_to") is not None:
-        os.setgroups([])
-        os.setgid(cfg["drop_to"])
-        os.setuid(cfg["drop_to"])
-    agent_sock, agent_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    pid = os.fork()
-    if pid == 0:
-        try:
-            agent_sock.close()
-            _agent(agent_end, channel, cfg, out_w, err_w)
-        except BaseException:
-            os.write(2, traceback.format_exc().encode(errors="replace"))
-            try:
-                _send(agent_end, {"op": Report.SANDBOX_ERROR, "text": traceback.format_exc()[-TRACEBACK_CAP:]})
-            finally:
-                os._exit(71)
-    os.close(out_w)
-    os.close(err_w)
-    agent_end.close()
-    try:
-        status, usage, flooded = _relay(channel, agent_sock, pid, None if cfg["namespaces"] else pid)
-    except BaseException:  # the relay must never leave the agent running unwatched
-        os.kill(pid, signal.SIGKILL)
-        _, status, usage = os.wait4(pid, 0)
-        flooded = True
-    if init is not None:
-        os.kill(init, signal.SIGKILL)  # the namespace, and all the agent left in it, dies with its init
-    _send(channel, {
-        "op": Report.STATUS,
-        "status": status,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "maxrss_kb": usage.ru_maxrss,
-        "scratch_full": cfg["namespaces"] and _scratch_full(),
-        "flooded": flooded,
-    })
-    if init is not None:
-        os.waitpid(init, 0)
-    os._exit(0)
-
-
-def _relay(controller, agent, pid, host_pid):
-    """Carry the request to the agent and its reports back, until it exits.
-
-    Agent code holds only ``agent``: what comes from it is read here, at most
-    AGENT_MESSAGES_CAP messages of AGENT_MESSAGE_CAP bytes, and only a few
-    known reports, rebuilt field by field, go on to the controller (nothing
-    after ``exit``).  A flood kills the agent.  Returns (wait status, rusage,
-    whether it flooded).
-    """
-    exited = os.pidfd_open(pid)
-    selector = selectors.DefaultSelector()
-    selector.register(controller, selectors.EVENT_READ, "controller")
-    selector.register(agent, selectors.EVENT_READ, "agent")
-    selector.register(exited, selectors.EVENT_READ, "exited")
-    count, flooded = 0, False
-    while True:
-        for key, _ in selector.select():
-            if key.data == "exited":
-                _, status, usage = os.wait4(pid, 0)
-                return status, usage, flooded
-            if key.data == "controller":
-                if not _forward_request(controller, agent):
-                    selector.unregister(controller)
-                    os.kill(pid, signal.SIGKILL)  # the controller is gone: so is the run
-                continue
-            data = _recv_quietly(agent, AGENT_MESSAGE_CAP + 1)
-            count += 1
-            if data and (count > AGENT_MESSAGES_CAP or len(data) > AGENT_MESSAGE_CAP):
-                flooded = True
-                os.kill(pid, signal.SIGKILL)
-            report = _report(data) if data and not flooded else None
-            if report is not None:
-                if report["op"] == Report.STARTED and host_pid is not None:
-                    report["agent_pid"] = host_pid
-                controller.send(json.dumps(report).encode())
-            if not data or flooded or (report is not None and report["op"] == Report.EXIT):
-                selector.unregister(agent)
-
-
 def _forward_request(controller, agent):
     """One message of the request (with its descriptors) from the controller to the agent."""
     try:
@@ -680,25 +619,22 @@ def _forward_request(controller, agent):
         return False
     if not data:
         return False
-    fds = [fd for level, kind, payload in ancdata if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS
-           for fd in array.array("i", payload[: len(payload) - len(payload) % 4])]
+    fds = _rights(ancdata)
     try:
         agent.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else [])
     except OSError:
-        pass  # the agent died: its exit is seen next
+        pass  # the agent died or stopped reading (its send timeout): its exit is seen next
     for fd in fds:
         os.close(fd)
     return True
 
 
-def _recv_quietly(sock, size):
-    try:
-        return sock.recv(size)
-    except OSError:
-        return b""
+def _rights(ancdata):
+    return [fd for level, kind, payload in ancdata if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS
+            for fd in array.array("i", payload[: len(payload) - len(payload) % 4])]
 
 
-def _report(data):
+def _report(data, scratch):
     """The agent's report rebuilt from known fields only, or None."""
     try:
         body = json.loads(data.decode())
@@ -713,9 +649,9 @@ def _report(data):
     if op in (Report.TRACEBACK, Report.SANDBOX_ERROR) and isinstance(body.get("text"), str):
         return {"op": op, "text": body["text"][-TRACEBACK_CAP:]}
     if op == Report.EXIT and isinstance(body.get("code"), int) and not isinstance(body.get("code"), bool):
-        # whether /tmp is full is looked at here (the spare shares the run's tmpfs), never taken from the agent
+        # whether /tmp is full is looked at here (the zygote holds the run's tmpfs), never taken from the agent
         return {"op": Report.EXIT, "code": body["code"] & 0xFF,
-                "scratch_full": body["code"] != 0 and _OWN_SCRATCH and _scratch_full()}
+                "scratch_full": body["code"] != 0 and _scratch_full(scratch)}
     return None
 
 
@@ -732,63 +668,337 @@ def _preload(modules):
     return errors
 
 
-def _fork_spare(ctl, cfg, keep):
-    pid = os.fork()
-    if pid:
-        return
-    try:
+class _Child:
+    """One agent as the relay sees it: its two sockets, and the relay between them.
+
+    Agent code holds only the other end of ``agent``: what comes from it is read here, at
+    most AGENT_MESSAGES_CAP messages of AGENT_MESSAGE_CAP bytes, and only a few known
+    reports, rebuilt field by field, go on to the controller (nothing after ``exit``).
+    A flood kills the agent.
+    """
+
+    def __init__(self, controller, agent, pidfd, host_pid):
+        self.controller, self.agent, self.pidfd, self.host_pid = controller, agent, pidfd, host_pid
+        self.count, self.flooded, self.done = 0, False, False
+        self.scratch = []  # the run's /tmp and /dev/shm, handed over in its first message
+
+    def kill(self):
+        try:
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def from_controller(self):
+        """Forward one message; False when the controller hung up (the run is over: so is the agent)."""
+        if _forward_request(self.controller, self.agent):
+            return True
+        self.kill()
+        return False
+
+    def from_agent(self, flags=0):
+        """Relay one report of the agent; False when nothing more is to be read from it."""
+        try:
+            data, ancdata, _, _ = self.agent.recvmsg(AGENT_MESSAGE_CAP + 1, socket.CMSG_SPACE(2 * 4), flags)
+        except (BlockingIOError, InterruptedError):
+            return True
+        except OSError:
+            data, ancdata = b"", []
+        fds = _rights(ancdata)
+        self.count += 1
+        if self.count == 1 and len(fds) <= 2:
+            self.scratch, fds = fds, []  # sent before agent code can run (see _agent)
+        for fd in fds:
+            os.close(fd)
+        if data and (self.count > AGENT_MESSAGES_CAP or len(data) > AGENT_MESSAGE_CAP):
+            self.flooded = True
+            self.kill()
+        report = _report(data, self.scratch) if data and not self.flooded else None
+        if report is not None:
+            if report["op"] == Report.STARTED and self.host_pid is not None:
+                report["agent_pid"] = self.host_pid
+            try:
+                self.controller.send(json.dumps(report).encode())
+            except OSError:
+                pass
+        self.done = not data or self.flooded or (report is not None and report["op"] == Report.EXIT)
+        return not self.done
+
+    def reaped(self, status, cpu_s, maxrss_kb):
+        """The zygote reaped the agent: what it said last, then its status, go to the controller."""
+        while not self.done and self.from_agent(socket.MSG_DONTWAIT):
+            pass  # an exit, a traceback: before the status
+        try:
+            _send(self.controller, {
+                "op": Report.STATUS,
+                "status": status,
+                "cpu_s": cpu_s,
+                "maxrss_kb": maxrss_kb,
+                "scratch_full": _scratch_full(self.scratch),
+                "flooded": self.flooded,
+            })
+        except OSError:
+            pass
+
+    def close(self):
+        self.controller.close()
+        self.agent.close()
+        for fd in [self.pidfd, *self.scratch]:
+            os.close(fd)
+
+
+class _Relay:
+    """Carries every run's request to its agent and its reports back, in one loop of a
+    light process of its own (forked before the preload): a fork in the zygote, or one
+    run's flood, never holds up another run's messages.
+
+    The zygote hands it each new agent (its two sockets and a pidfd) and, once it
+    has reaped one, the agent's status.
+    """
+
+    def __init__(self, zygote):
+        self.zygote = zygote
+        self.selector = selectors.DefaultSelector()
+        self.children = {}  # agent pid (as the zygote sees it) -> _Child
+
+    def serve(self):
+        self.selector.register(self.zygote, selectors.EVENT_READ, ("zygote", None))
+        while True:
+            for key, _ in self.selector.select():
+                role, child = key.data
+                if role == "zygote":
+                    if not self._from_zygote():
+                        return
+                elif child.controller.fileno() < 0:
+                    continue  # ended earlier in this batch
+                elif role == "controller":
+                    if not child.from_controller():
+                        self.selector.unregister(child.controller)
+                elif not child.from_agent():
+                    self.selector.unregister(child.agent)
+
+    def _from_zygote(self):
+        data, ancdata, _, _ = self.zygote.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(3 * 4))
+        if not data:
+            return False
+        body, fds = json.loads(data.decode()), _rights(ancdata)
+        if body["op"] == Handoff.CHILD:
+            controller, agent, pidfd = fds
+            child = _Child(socket.socket(fileno=controller), socket.socket(fileno=agent), pidfd, body["host_pid"])
+            self.children[body["pid"]] = child
+            self.selector.register(child.controller, selectors.EVENT_READ, ("controller", child))
+            self.selector.register(child.agent, selectors.EVENT_READ, ("agent", child))
+        elif body["op"] == Handoff.REAPED:
+            child = self.children.pop(body["pid"])
+            child.reaped(body["status"], body["cpu_s"], body["maxrss_kb"])
+            for sock in (child.controller, child.agent):
+                try:
+                    self.selector.unregister(sock)
+                except (KeyError, ValueError):
+                    pass
+            child.close()
+        return True
+
+
+class _Zygote:
+    """The fork server: one agent per ``spawn``, straight into its own pid namespace; it reaps
+    them and tells the relay."""
+
+    # A send that waits longer (an agent or a controller that stopped reading) gives up:
+    # one run must not hold up the others.
+    SEND_TIMEOUT = 10.0
+
+    def __init__(self, ctl, cfg, relay):
+        self.ctl, self.cfg, self.relay = ctl, cfg, relay
+        self.selector = selectors.DefaultSelector()
+        self.agents = {}  # pid -> its init's pid (or None)
+        self.inits = set()  # killed, not yet reaped
+        self.own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC) if cfg["namespaces"] else None
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_w, False)
+
+    def serve(self):
+        signal.set_wakeup_fd(self.wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.selector.register(self.ctl, selectors.EVENT_READ, "ctl")
+        self.selector.register(self.wake_r, selectors.EVENT_READ, "wake")
+        self.selector.register(self.relay, selectors.EVENT_READ, "relay")
+        while True:
+            for key, _ in self.selector.select():
+                if key.data == "ctl" and not self._command():
+                    return
+                if key.data == "relay":
+                    return  # the relay died: no run can be carried, so the pool starts a new zygote
+                if key.data == "wake":
+                    os.read(self.wake_r, 4096)
+                    self._reap()
+
+    def _command(self):
+        try:
+            data = self.ctl.recv(MAX_MESSAGE)
+        except InterruptedError:
+            return True
+        if not data:
+            return False
+        op = _op(data)
+        if op == Command.SPAWN:
+            self._spawn()
+        return op != Command.STOP
+
+    def _reap(self):
+        """Reap what exited; tell the relay each agent's status."""
+        for pid in list(self.agents):
+            try:
+                done, status, usage = os.wait4(pid, os.WNOHANG)
+            except ChildProcessError:
+                done, status, usage = pid, None, None
+            if not done:
+                continue
+            init = self.agents.pop(pid)
+            if init is not None:
+                os.kill(init, signal.SIGKILL)  # the namespace, and all the agent left in it, dies with its init
+                self.inits.add(init)
+            _send(self.relay, {"op": Handoff.REAPED, "pid": pid, "status": status,
+                               "cpu_s": usage.ru_utime + usage.ru_stime if usage else 0.0,
+                               "maxrss_kb": usage.ru_maxrss if usage else 0})
+        for pid in list(self.inits):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self.inits.discard(pid)
+
+    def _spawn(self):
+        """Fork one agent, straight into a pid namespace of its own (one fork per run)."""
+        channel, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        peer.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        try:
+            pid, init = self._fork()
+        except OSError:
+            for fd in (out_r, out_w, err_r, err_w):
+                os.close(fd)
+            for sock in (channel, peer, mine, theirs):
+                sock.close()
+            traceback.print_exc()
+            return
+        if pid == 0:
+            try:
+                self._in_child()
+                channel.close()
+                mine.close()
+                _send_with_fds(self.ctl, {"op": Report.HELLO}, [peer.fileno(), out_r, err_r])
+                self.ctl.close()
+                peer.close()
+                os.close(out_r)
+                os.close(err_r)
+                _agent(theirs, self.cfg, out_w, err_w)
+            except BaseException:
+                os.write(2, traceback.format_exc().encode(errors="replace"))
+                try:
+                    _send(theirs, {"op": Report.SANDBOX_ERROR, "text": traceback.format_exc()[-TRACEBACK_CAP:]})
+                finally:
+                    os._exit(71)
+        for fd in (out_r, out_w, err_r, err_w):
+            os.close(fd)
+        peer.close()
+        theirs.close()
+        self.agents[pid] = init
+        # A kernel timeout, not Python's: the sockets stay blocking for the relay's reads.
+        timeout = struct.pack("ll", int(self.SEND_TIMEOUT), 0)
+        for sock in (channel, mine):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)
+        pidfd = os.pidfd_open(pid)
+        handoff = {"op": Handoff.CHILD, "pid": pid, "host_pid": None if self.cfg["namespaces"] else pid}
+        _send_with_fds(self.relay, handoff, [channel.fileno(), mine.fileno(), pidfd])
+        channel.close()
+        mine.close()
+        os.close(pidfd)
+
+    def _fork(self):
+        """(agent pid, init pid or None); in the agent, (0, None)."""
+        if self.own_pid_ns is None:
+            return os.fork(), None
+        # The zygote is root of a user namespace of its own (see main), so it may make a pid
+        # namespace for its next children and then go back to its own for the ones after.
+        _unshare(CLONE_NEWPID)
+        init = None
+        try:
+            if self.cfg.get("init"):
+                init = _start_init(self.cfg["init"])
+            pid = os.fork()
+        except BaseException:
+            if init is not None:
+                os.kill(init, signal.SIGKILL)
+                os.waitpid(init, 0)
+            self._back_to_own_pid_namespace()
+            raise
+        if pid:
+            self._back_to_own_pid_namespace()
+        return pid, init
+
+    def _back_to_own_pid_namespace(self):
+        _check(_libc.setns(self.own_pid_ns, CLONE_NEWPID), "setns")
+
+    def _in_child(self):
+        """Close in a new agent what it must not hold: the zygote's own descriptors."""
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for fd in keep:
-            os.close(fd)
-        _spare(ctl, cfg)
+        self.selector.close()
+        self.relay.close()
+        for fd in (self.wake_r, self.wake_w, self.own_pid_ns):
+            if fd is not None:
+                os.close(fd)
+
+
+def _start_relay(ctl):
+    """Fork the relay (still a bare interpreter: the preload comes after); returns the
+    zygote's socket to it, which reads as closed once the relay is gone."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid:
+        theirs.close()
+        return ours
+    try:
+        ctl.close()
+        ours.close()
+        _Relay(theirs).serve()
     except BaseException:
-        os.write(2, traceback.format_exc().encode(errors="replace"))
+        traceback.print_exc()
     os._exit(0)
 
 
-def _reap():
+def _enter_own_namespaces(ctl):
+    """Become root of a user namespace of our own, as pid 1 of a pid namespace of our own.
+
+    Root there, the zygote may make a pid namespace for each agent it forks, and
+    the agent may make its other namespaces itself: no second fork per run.  This
+    process stays behind, waits for the zygote and exits with it; it is the jail's
+    pid 1, so killing it takes the zygote and every run with it.
+    """
+    _enter_user_namespace(CLONE_NEWPID)
+    pid = os.fork()
+    if pid == 0:
+        return
+    ctl.close()
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def _serve(ctl, cfg):
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    selector = selectors.DefaultSelector()
-    selector.register(ctl, selectors.EVENT_READ)
-    selector.register(wake_r, selectors.EVENT_READ)
-    private = [wake_r, wake_w, selector.fileno()]
-    while True:
-        for key, _ in selector.select():
-            if key.fileobj == wake_r:
-                os.read(wake_r, 4096)
-                _reap()
-                continue
-            try:
-                data = ctl.recv(MAX_MESSAGE)
-            except InterruptedError:
-                continue
-            if not data:
-                return
-            op = _op(data)
-            if op == Command.SPAWN:
-                _fork_spare(ctl, cfg, private)
-            elif op == Command.STOP:
-                return
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
 def main():
     cfg = json.loads(sys.argv[1])
     ctl = socket.socket(fileno=cfg["fd"])
     started = time.monotonic()
+    if cfg["namespaces"]:
+        _enter_own_namespaces(ctl)
+    relay = _start_relay(ctl)
     # Import only: running any OpenMP or CUDA work here would make every
     # forked child hang or fail in its own.
     errors = _preload(cfg["preload"])
@@ -805,7 +1015,7 @@ def main():
         "python": sys.version.split()[0],
     })
     try:
-        _serve(ctl, cfg)
+        _Zygote(ctl, cfg, relay).serve()
     except OSError as exc:
         if exc.errno not in (errno.ECONNRESET, errno.EPIPE):
             raise

@@ -62,6 +62,11 @@ def describe(result: sandbox.RunResult) -> str:
             f"stdout={result.stdout.text[-2000:]!r}\nstderr={result.stderr.text[-2000:]!r}")
 
 
+def relay_process(zygote: psutil.Process) -> psutil.Process:
+    """The zygote's relay: its first child, forked before the preload."""
+    return min(zygote.children(), key=lambda p: p.create_time())
+
+
 def nsjail_process(pool: sandbox.Pool) -> psutil.Process:
     """The nsjail process that holds this pool's jail (found by its config path)."""
     config = str(pool.directory / "nsjail.cfg")
@@ -72,10 +77,14 @@ def nsjail_process(pool: sandbox.Pool) -> psutil.Process:
 
 
 def zygote_process(pool: sandbox.Pool) -> psutil.Process:
-    """The zygote: nsjail's one child, pid 1 of the jail."""
+    """The zygote: in a jail, the one child of the jail's pid 1 (nsjail's one child), pid 1 of a
+    pid namespace of its own; its pid comes with its ``ready``."""
     children = nsjail_process(pool).children()
     assert len(children) == 1, children
-    return children[0]
+    zygote = pool._zygote  # the tests look inside on purpose
+    assert zygote is not None and zygote.pid is not None
+    assert zygote.pid in {p.pid for p in children[0].children()}, (zygote.pid, children[0].children())
+    return psutil.Process(zygote.pid)
 
 
 def _cgroup_text(pid: int) -> str:
@@ -86,7 +95,7 @@ def _cgroup_text(pid: int) -> str:
 
 
 def pool_processes(pool: sandbox.Pool) -> list[psutil.Process]:
-    """Live jail-user processes of this pool other than the zygote.
+    """Live jail-user processes of this pool other than the zygote (and the jail's pid 1 that waits for it).
 
     A process belongs to the pool when it is in one of the pool's cgroups or
     descends from its nsjail process; zombies (already dead) do not count.
@@ -95,7 +104,8 @@ def pool_processes(pool: sandbox.Pool) -> list[psutil.Process]:
     try:
         jail = nsjail_process(pool)
         tree = {p.pid for p in jail.children(recursive=True)}
-        keep = {jail.pid, *(p.pid for p in jail.children())}
+        zygote = zygote_process(pool)
+        keep = {jail.pid, *(p.pid for p in jail.children()), zygote.pid, relay_process(zygote).pid}
     except (AssertionError, psutil.Error):
         tree, keep = set(), set()
     found = []

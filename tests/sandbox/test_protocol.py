@@ -17,10 +17,10 @@ import attrs
 import pytest
 
 import sandbox
-from sandbox._zygote import AGENT_REPORTS, Command, Report
+from sandbox._zygote import AGENT_REPORTS, Command, Handoff, Report
 
 PACKAGE = Path(sandbox.__file__).parent
-TABLE = {"Command": Command, "Report": Report}
+TABLE = {"Command": Command, "Report": Report, "Handoff": Handoff}
 
 
 @attrs.frozen
