@@ -498,7 +498,7 @@ class Pool:
             await self._kill_zygote(zygote)
 
     def _adopt(self, message: Message, generation: int) -> None:
-        """Put a new spare in its own cgroup, then let it fork its agent there."""
+        """Put a new spare (an agent waiting for its run) in its own cgroup, then let it go on there."""
         assert message.pid is not None
         channel_fd, out_fd, err_fd = message.fds
         spare = Spare(message.pid, Channel(socket.socket(fileno=channel_fd)), out_fd, err_fd, None, generation,
@@ -648,8 +648,9 @@ class Pool:
     async def _kill_zygote(self, zygote: _Zygote) -> None:
         zygote.channel.close()
         cgroup = self._cgroups.child(f"zygote-{zygote.generation}") if self._cgroups is not None else None
-        # The zygote first (nsjail's child): nsjail reaps it and exits by itself.  Killed together,
-        # nsjail may die first and leave the zygote to the host's init, a zombie till that reaps.
+        # The jail's pid 1 first (nsjail's child; the zygote dies with it): nsjail reaps it and exits
+        # by itself.  Killed together, nsjail may die first and leave the jail's pid 1 to the host's
+        # init, a zombie till that reaps.
         with contextlib.suppress(psutil.Error):
             for child in psutil.Process(zygote.process.pid).children():
                 child.kill()

@@ -215,8 +215,9 @@ class Run:
             self._kill_without_cgroup()
 
     def _kill_without_cgroup(self) -> None:
-        # The spare and the agent each lead a session: their process groups
-        # hold whatever the agent started, unless that left the session itself.
+        # The agent leads a session (the spare is the agent; ``agent_pid``, from its
+        # report, is the same pid): its process group holds whatever it started,
+        # unless that left the session itself.
         for group in (self.spare.host_pid, self.agent_pid):
             if group is not None:
                 with contextlib.suppress(ProcessLookupError):

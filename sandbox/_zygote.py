@@ -44,6 +44,7 @@ runtime; a member is its value on the wire (``json.dumps``) and in ``==``.
 
 import array
 import atexit
+import collections
 import ctypes
 import enum
 import errno
@@ -182,7 +183,8 @@ class Handoff(str, enum.Enum):
 
     - ``child``: a new agent.  Fields: ``pid`` (as the zygote sees it), ``host_pid`` (only
       without a jail).  Carries, as ``SCM_RIGHTS``, the zygote's end of the agent's channel
-      to the controller, its end of the agent's own socket, and a pidfd of the agent.
+      to the controller, its end of the agent's own socket, the read end of the agent's
+      report pipe, and a pidfd of the agent.
     - ``reaped``: the zygote reaped that agent.  Fields: ``pid``, ``status`` (a wait
       status), ``cpu_s``, ``maxrss_kb``: the relay sends them on as ``Report.STATUS``.
     """
@@ -240,6 +242,13 @@ def _encode(message):
 
 def _send(sock, message):
     sock.send(_encode(message))
+
+
+def _tell(reports, message):
+    """One report of the agent's, a line on its pipe to the relay (a pipe carries no descriptors)."""
+    data = _encode(message) + b"\n"
+    while data:
+        data = data[os.write(reports, data):]
 
 
 def _op(data):
@@ -393,7 +402,7 @@ def _join_threads():
             thread.join()
 
 
-def _finish(sock, code):
+def _finish(reports, code):
     try:
         _join_threads()
         atexit._run_exitfuncs()
@@ -401,7 +410,7 @@ def _finish(sock, code):
         sys.stderr.flush()
         # Say so before exiting: tearing down an address space the size of
         # torch's takes ~4 ms, and the controller need not wait for it.
-        _send(sock, {"op": Report.EXIT, "code": code})
+        _tell(reports, {"op": Report.EXIT, "code": code})
     except BaseException:
         pass
     finally:
@@ -417,7 +426,7 @@ def _exit_code(exc):
     return 1
 
 
-def _execute(sock, request, code):
+def _execute(reports, request, code):
     main = types.ModuleType("__main__")
     main.__file__ = request["filename"]
     main.__builtins__ = __builtins__
@@ -427,17 +436,17 @@ def _execute(sock, request, code):
     try:
         exec(compile(code, request["filename"], "exec"), main.__dict__)
     except SystemExit as exc:
-        _finish(sock, _exit_code(exc))
+        _finish(reports, _exit_code(exc))
     except BaseException as exc:
         # Drop this file's own frame: the agent's code starts at the next one.
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next))
         sys.stderr.write(text)
         try:
-            _send(sock, {"op": Report.TRACEBACK, "text": text[-TRACEBACK_CAP:]})
+            _tell(reports, {"op": Report.TRACEBACK, "text": text[-TRACEBACK_CAP:]})
         except OSError:
             pass
-        _finish(sock, 1)
-    _finish(sock, 0)
+        _finish(reports, 1)
+    _finish(reports, 0)
 
 
 def _forget_zygote_exit_handlers():
@@ -494,11 +503,14 @@ def _fresh_signals():
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
-def _agent(sock, cfg, out_w, err_w):
+def _agent(sock, reports, cfg, out_w, err_w):
     """The run's process, forked by the zygote: set up, take the request, run the code.
 
-    ``sock`` leads to the zygote, which relays a few capped reports to the
-    controller; the agent never holds a socket of the controller's.
+    ``sock`` leads to the relay: the agent reads its ``go`` and its request there
+    and sends its first report (``waiting``), then closes it before any agent code
+    runs.  Its later reports go as lines on the pipe ``reports``, which carries no
+    descriptors.  The relay passes a few capped reports on to the controller: the
+    agent never holds a socket of the controller's.
     """
     # Its own session: killing its process group (kill(0), or kill(getppid())
     # which is kill(0) in a pid namespace) must not reach the zygote.
@@ -514,6 +526,8 @@ def _agent(sock, cfg, out_w, err_w):
         _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC)
         _loopback_up()
         scratch = _scratch(cfg)
+        # Before the warm-up: even the pool's own code sees no process but this run's.
+        _own_proc()
     elif cfg.get("drop_to") is not None:
         os.setgroups([])
         os.setgid(cfg["drop_to"])
@@ -531,34 +545,33 @@ def _agent(sock, cfg, out_w, err_w):
     sys.stdin = open(0, closefd=False)
     sys.stdout = _text_stream(1)
     sys.stderr = _text_stream(2)
-    if cfg["namespaces"]:
-        _own_proc()
     _prefault()
-    # The first message, before any agent code can run: it hands the zygote this run's
+    # The first message, before any agent code can run: it hands the relay this run's
     # /tmp and /dev/shm, which only this mount namespace shows, to look at after the run.
     _send_with_fds(sock, {"op": Report.WAITING}, scratch)
     for fd in scratch:
         os.close(fd)
     request, code, fds = _receive_request(sock)
-    _send(sock, {"op": Report.STARTED})
+    sock.close()
+    _tell(reports, {"op": Report.STARTED})
     if cfg["namespaces"]:
         _private_view(cfg, request, fds[0] if fds else None)
         _confine()
         os.chdir(cfg["work"])
     else:
         os.chdir(os.path.join(cfg["episodes"], request["workdir"]))
-    os.closerange(3, sock.fileno())
-    os.closerange(sock.fileno() + 1, 1 << 16)
+    os.closerange(3, reports)
+    os.closerange(reports + 1, 1 << 16)
     os.environ.clear()
     os.environ.update(request["env"])
     _apply_rlimits(request["rlimits"])
     _apply_gpu_cap(request.get("gpu_memory_fraction"))
     if cfg.get("seccomp"):
         install_seccomp(bytes.fromhex(cfg["seccomp"]))
-    # From here on agent code holds this socket: the controller believes no
+    # From here on agent code holds this pipe: the controller believes no
     # sandbox_error after "running".
-    _send(sock, {"op": Report.RUNNING})
-    _execute(sock, request, code)
+    _tell(reports, {"op": Report.RUNNING})
+    _execute(reports, request, code)
 
 
 def _send_with_fds(sock, message, fds):
@@ -589,7 +602,7 @@ def _scratch(cfg):
 
 
 def _scratch_full(fds):
-    """True when a run's /tmp or /dev/shm (``fds``, held by the zygote) is all but full
+    """True when a run's /tmp or /dev/shm (``fds``, held by the relay) is all but full
     (checked after the run: under 5% of its bytes or 1% of its files left)."""
     for fd in fds:
         try:
@@ -609,24 +622,6 @@ def _start_init(path):
     It reaps nothing: what the agent orphans dies with the namespace.
     """
     return os.posix_spawn(path, [path, "2147483647"], {})
-
-
-def _forward_request(controller, agent):
-    """One message of the request (with its descriptors) from the controller to the agent."""
-    try:
-        data, ancdata, _, _ = controller.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(4 * 4))
-    except OSError:
-        return False
-    if not data:
-        return False
-    fds = _rights(ancdata)
-    try:
-        agent.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else [])
-    except OSError:
-        pass  # the agent died or stopped reading (its send timeout): its exit is seen next
-    for fd in fds:
-        os.close(fd)
-    return True
 
 
 def _rights(ancdata):
@@ -649,7 +644,7 @@ def _report(data, scratch):
     if op in (Report.TRACEBACK, Report.SANDBOX_ERROR) and isinstance(body.get("text"), str):
         return {"op": op, "text": body["text"][-TRACEBACK_CAP:]}
     if op == Report.EXIT and isinstance(body.get("code"), int) and not isinstance(body.get("code"), bool):
-        # whether /tmp is full is looked at here (the zygote holds the run's tmpfs), never taken from the agent
+        # whether /tmp is full is looked at here (the relay holds the run's tmpfs), never taken from the agent
         return {"op": Report.EXIT, "code": body["code"] & 0xFF,
                 "scratch_full": body["code"] != 0 and _scratch_full(scratch)}
     return None
@@ -668,19 +663,74 @@ def _preload(modules):
     return errors
 
 
-class _Child:
-    """One agent as the relay sees it: its two sockets, and the relay between them.
+class _Outbox:
+    """Messages for one socket, sent without blocking: what the socket cannot take now
+    waits here, in order, for the relay's loop to find it writable."""
 
-    Agent code holds only the other end of ``agent``: what comes from it is read here, at
-    most AGENT_MESSAGES_CAP messages of AGENT_MESSAGE_CAP bytes, and only a few known
-    reports, rebuilt field by field, go on to the controller (nothing after ``exit``).
-    A flood kills the agent.
+    def __init__(self, sock):
+        self.sock, self.queue = sock, collections.deque()
+
+    def put(self, data, fds=()):
+        self.queue.append((data, list(fds)))
+        self.flush()
+
+    def flush(self):
+        while self.queue:
+            data, fds = self.queue[0]
+            rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
+            try:
+                self.sock.sendmsg([data], rights, socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                pass  # the peer is gone: its end is seen elsewhere, and this message with it
+            self.queue.popleft()
+            for fd in fds:
+                os.close(fd)
+
+    def close(self):
+        for _, fds in self.queue:
+            for fd in fds:
+                os.close(fd)
+        self.queue.clear()
+        self.sock.close()
+
+
+class _Child:
+    """One agent as the relay sees it.
+
+    From the controller's channel, each message goes on to the agent's socket (which
+    the agent closes before any agent code runs).  From the agent, the first message on
+    that socket (``waiting``, with the run's /tmp and /dev/shm) and then lines on its
+    report pipe, which carries no descriptors: at most AGENT_MESSAGES_CAP reports of
+    AGENT_MESSAGE_CAP bytes are read, and only a few known ones, rebuilt field by
+    field, go on to the controller (nothing after ``exit``).  A flood kills the agent.
+    Nothing here blocks: a peer that does not read makes its sender wait, not the relay.
     """
 
-    def __init__(self, controller, agent, pidfd, host_pid):
-        self.controller, self.agent, self.pidfd, self.host_pid = controller, agent, pidfd, host_pid
-        self.count, self.flooded, self.done = 0, False, False
+    def __init__(self, controller, agent, reports, pidfd, host_pid):
+        self.to_controller, self.to_agent = _Outbox(controller), _Outbox(agent)
+        self.reports, self.pidfd, self.host_pid = reports, pidfd, host_pid
+        os.set_blocking(reports, False)
+        self.listening = {"controller": True, "agent": True, "reports": True}
+        self.pending = b""  # the start of a report line
+        self.count, self.flooded, self.reaped = 0, False, False
         self.scratch = []  # the run's /tmp and /dev/shm, handed over in its first message
+
+    def interest(self):
+        """What the relay should wait for: {(role, file): selector events}."""
+        controller, agent = self.to_controller.sock, self.to_agent.sock
+        read, write = selectors.EVENT_READ, selectors.EVENT_WRITE
+        return {
+            ("controller", controller):
+                (read if self.listening["controller"] and not self.to_agent.queue else 0)
+                | (write if self.to_controller.queue else 0),
+            ("agent", agent): (read if self.listening["agent"] else 0) | (write if self.to_agent.queue else 0),
+            ("reports", self.reports): read if self.listening["reports"] and not self.to_controller.queue else 0,
+        }
+
+    def finished(self):
+        return self.reaped and not self.to_controller.queue
 
     def kill(self):
         try:
@@ -688,62 +738,118 @@ class _Child:
         except ProcessLookupError:
             pass
 
-    def from_controller(self):
-        """Forward one message; False when the controller hung up (the run is over: so is the agent)."""
-        if _forward_request(self.controller, self.agent):
-            return True
-        self.kill()
-        return False
+    def on(self, role, events):
+        if events & selectors.EVENT_WRITE:
+            (self.to_controller if role == "controller" else self.to_agent).flush()
+        if events & selectors.EVENT_READ:
+            {"controller": self._from_controller, "agent": self._from_agent,
+             "reports": self._from_reports}[role]()
 
-    def from_agent(self, flags=0):
-        """Relay one report of the agent; False when nothing more is to be read from it."""
+    def _from_controller(self):
         try:
-            data, ancdata, _, _ = self.agent.recvmsg(AGENT_MESSAGE_CAP + 1, socket.CMSG_SPACE(2 * 4), flags)
+            data, ancdata, _, _ = self.to_controller.sock.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(4 * 4))
         except (BlockingIOError, InterruptedError):
-            return True
+            return
         except OSError:
             data, ancdata = b"", []
         fds = _rights(ancdata)
-        self.count += 1
-        if self.count == 1 and len(fds) <= 2:
-            self.scratch, fds = fds, []  # sent before agent code can run (see _agent)
+        if data:
+            self.to_agent.put(data, fds)
+            return
         for fd in fds:
             os.close(fd)
-        if data and (self.count > AGENT_MESSAGES_CAP or len(data) > AGENT_MESSAGE_CAP):
-            self.flooded = True
-            self.kill()
-        report = _report(data, self.scratch) if data and not self.flooded else None
-        if report is not None:
-            if report["op"] == Report.STARTED and self.host_pid is not None:
-                report["agent_pid"] = self.host_pid
-            try:
-                self.controller.send(json.dumps(report).encode())
-            except OSError:
-                pass
-        self.done = not data or self.flooded or (report is not None and report["op"] == Report.EXIT)
-        return not self.done
+        self.listening["controller"] = False
+        self.kill()  # the controller hung up: the run is over, and so is the agent
 
-    def reaped(self, status, cpu_s, maxrss_kb):
-        """The zygote reaped the agent: what it said last, then its status, go to the controller."""
-        while not self.done and self.from_agent(socket.MSG_DONTWAIT):
-            pass  # an exit, a traceback: before the status
+    def _from_agent(self):
+        """The agent's socket: its first message only (sent before agent code can run)."""
         try:
-            _send(self.controller, {
-                "op": Report.STATUS,
-                "status": status,
-                "cpu_s": cpu_s,
-                "maxrss_kb": maxrss_kb,
-                "scratch_full": _scratch_full(self.scratch),
-                "flooded": self.flooded,
-            })
+            data, ancdata, _, _ = self.to_agent.sock.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(2 * 4))
+        except (BlockingIOError, InterruptedError):
+            return
         except OSError:
-            pass
+            data, ancdata = b"", []
+        fds = _rights(ancdata)
+        if data and self.count == 0 and _op(data) == Report.WAITING:
+            self.scratch, fds = fds, []
+            self._report(data)
+        for fd in fds:
+            os.close(fd)
+        if not data:
+            self.listening["agent"] = False
+
+    def _from_reports(self):
+        """Whatever the pipe holds now (one read): each whole line is a report."""
+        try:
+            data = os.read(self.reports, AGENT_MESSAGE_CAP + 1)
+        except (BlockingIOError, InterruptedError):
+            return False
+        if not data:
+            self.listening["reports"] = False
+            return False
+        lines = (self.pending + data).split(b"\n")
+        self.pending = lines.pop()
+        for line in lines:
+            if self.listening["reports"]:
+                self._report(line)
+        if len(self.pending) > AGENT_MESSAGE_CAP:
+            self._flood()
+        return self.listening["reports"]
+
+    def _report(self, data):
+        self.count += 1
+        if self.count > AGENT_MESSAGES_CAP or len(data) > AGENT_MESSAGE_CAP:
+            self._flood()
+            return
+        report = _report(data, self.scratch)
+        if report is None:
+            return
+        if report["op"] == Report.STARTED and self.host_pid is not None:
+            report["agent_pid"] = self.host_pid
+        self.to_controller.put(_encode(report))
+        if report["op"] == Report.EXIT:
+            self.listening["reports"] = False
+
+    def _flood(self):
+        self.flooded = True
+        self.listening["reports"] = False
+        self.kill()
+
+    def end(self, status, cpu_s, maxrss_kb):
+        """The zygote reaped the agent: what it said last, then its status, go to the controller."""
+        while self.listening["reports"] and self._from_reports():
+            pass  # an exit, a traceback: before the status
+        self.listening = dict.fromkeys(self.listening, False)
+        self.reaped = True
+        self.to_controller.put(_encode({
+            "op": Report.STATUS,
+            "status": status,
+            "cpu_s": cpu_s,
+            "maxrss_kb": maxrss_kb,
+            "scratch_full": _scratch_full(self.scratch),
+            "flooded": self.flooded,
+        }))
 
     def close(self):
-        self.controller.close()
-        self.agent.close()
-        for fd in [self.pidfd, *self.scratch]:
+        self.to_controller.close()
+        self.to_agent.close()
+        for fd in (self.reports, self.pidfd):
             os.close(fd)
+        # The last hold on the run's tmpfs may be ours: freeing its pages is the closer's wait.
+        for fd in self.scratch:
+            _TO_CLOSE.append(fd)
+            _TO_CLOSE_COUNT.release()
+
+
+def _closer():
+    """Closes, in a thread of the relay's, what may take long to close."""
+    while True:
+        _TO_CLOSE_COUNT.acquire()
+        os.close(_TO_CLOSE.popleft())
+
+
+_TO_CLOSE = collections.deque()
+_TO_CLOSE_COUNT = threading.Semaphore(0)
 
 
 class _Relay:
@@ -751,61 +857,72 @@ class _Relay:
     light process of its own (forked before the preload): a fork in the zygote, or one
     run's flood, never holds up another run's messages.
 
-    The zygote hands it each new agent (its two sockets and a pidfd) and, once it
-    has reaped one, the agent's status.
+    The zygote hands it each new agent (its sockets, its report pipe and a pidfd) and,
+    once it has reaped one, the agent's status.
     """
 
     def __init__(self, zygote):
         self.zygote = zygote
         self.selector = selectors.DefaultSelector()
-        self.children = {}  # agent pid (as the zygote sees it) -> _Child
+        self.children = {}  # agent pid (as the zygote sees it) -> _Child, till the zygote reaps it
+        self.watched = {}  # file -> events, of every child's files the selector holds
 
     def serve(self):
-        self.selector.register(self.zygote, selectors.EVENT_READ, ("zygote", None))
+        threading.Thread(target=_closer, name="closer", daemon=True).start()
+        self.selector.register(self.zygote, selectors.EVENT_READ, None)
         while True:
-            for key, _ in self.selector.select():
-                role, child = key.data
-                if role == "zygote":
+            for key, events in self.selector.select():
+                if key.data is None:
                     if not self._from_zygote():
                         return
-                elif child.controller.fileno() < 0:
-                    continue  # ended earlier in this batch
-                elif role == "controller":
-                    if not child.from_controller():
-                        self.selector.unregister(child.controller)
-                elif not child.from_agent():
-                    self.selector.unregister(child.agent)
+                    continue
+                role, child = key.data
+                if child.finished() or key.fileobj not in self.watched:
+                    continue  # closed earlier in this batch
+                child.on(role, events)
+                self._watch(child)
+
+    def _watch(self, child):
+        """Make the selector wait for what ``child`` wants now; close it once it is done."""
+        wanted = {} if child.finished() else child.interest()
+        for (role, fileobj), events in wanted.items():
+            current = self.watched.get(fileobj, 0)
+            if events and not current:
+                self.selector.register(fileobj, events, (role, child))
+            elif events and events != current:
+                self.selector.modify(fileobj, events, (role, child))
+            elif current and not events:
+                self.selector.unregister(fileobj)
+            if events:
+                self.watched[fileobj] = events
+            else:
+                self.watched.pop(fileobj, None)
+        if child.finished():
+            for fileobj in (child.to_controller.sock, child.to_agent.sock, child.reports):
+                if self.watched.pop(fileobj, 0):
+                    self.selector.unregister(fileobj)
+            child.close()
 
     def _from_zygote(self):
-        data, ancdata, _, _ = self.zygote.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(3 * 4))
+        data, ancdata, _, _ = self.zygote.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(4 * 4))
         if not data:
             return False
         body, fds = json.loads(data.decode()), _rights(ancdata)
         if body["op"] == Handoff.CHILD:
-            controller, agent, pidfd = fds
-            child = _Child(socket.socket(fileno=controller), socket.socket(fileno=agent), pidfd, body["host_pid"])
+            controller, agent, reports, pidfd = fds
+            child = _Child(socket.socket(fileno=controller), socket.socket(fileno=agent), reports, pidfd,
+                           body["host_pid"])
             self.children[body["pid"]] = child
-            self.selector.register(child.controller, selectors.EVENT_READ, ("controller", child))
-            self.selector.register(child.agent, selectors.EVENT_READ, ("agent", child))
         elif body["op"] == Handoff.REAPED:
             child = self.children.pop(body["pid"])
-            child.reaped(body["status"], body["cpu_s"], body["maxrss_kb"])
-            for sock in (child.controller, child.agent):
-                try:
-                    self.selector.unregister(sock)
-                except (KeyError, ValueError):
-                    pass
-            child.close()
+            child.end(body["status"], body["cpu_s"], body["maxrss_kb"])
+        self._watch(child)
         return True
 
 
 class _Zygote:
     """The fork server: one agent per ``spawn``, straight into its own pid namespace; it reaps
     them and tells the relay."""
-
-    # A send that waits longer (an agent or a controller that stopped reading) gives up:
-    # one run must not hold up the others.
-    SEND_TIMEOUT = 10.0
 
     def __init__(self, ctl, cfg, relay):
         self.ctl, self.cfg, self.relay = ctl, cfg, relay
@@ -869,56 +986,50 @@ class _Zygote:
                 self.inits.discard(pid)
 
     def _spawn(self):
-        """Fork one agent, straight into a pid namespace of its own (one fork per run)."""
+        """Fork one agent, straight into a pid namespace of its own (one fork per run).
+
+        A failure (unshare, the init, fork, setns) is raised: the zygote exits, and the
+        pool, which counted on this spare, starts a new one."""
         channel, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         peer.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        reports_r, reports_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        try:
-            pid, init = self._fork()
-        except OSError:
-            for fd in (out_r, out_w, err_r, err_w):
-                os.close(fd)
-            for sock in (channel, peer, mine, theirs):
-                sock.close()
-            traceback.print_exc()
-            return
+        pid, init = self._fork()
         if pid == 0:
             try:
                 self._in_child()
                 channel.close()
                 mine.close()
+                os.close(reports_r)
                 _send_with_fds(self.ctl, {"op": Report.HELLO}, [peer.fileno(), out_r, err_r])
                 self.ctl.close()
                 peer.close()
                 os.close(out_r)
                 os.close(err_r)
-                _agent(theirs, self.cfg, out_w, err_w)
+                _agent(theirs, reports_w, self.cfg, out_w, err_w)
             except BaseException:
                 os.write(2, traceback.format_exc().encode(errors="replace"))
                 try:
-                    _send(theirs, {"op": Report.SANDBOX_ERROR, "text": traceback.format_exc()[-TRACEBACK_CAP:]})
+                    _tell(reports_w, {"op": Report.SANDBOX_ERROR, "text": traceback.format_exc()[-TRACEBACK_CAP:]})
                 finally:
                     os._exit(71)
-        for fd in (out_r, out_w, err_r, err_w):
+        for fd in (out_r, out_w, err_r, err_w, reports_w):
             os.close(fd)
         peer.close()
         theirs.close()
         self.agents[pid] = init
-        # A kernel timeout, not Python's: the sockets stay blocking for the relay's reads.
-        timeout = struct.pack("ll", int(self.SEND_TIMEOUT), 0)
-        for sock in (channel, mine):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)
         pidfd = os.pidfd_open(pid)
         handoff = {"op": Handoff.CHILD, "pid": pid, "host_pid": None if self.cfg["namespaces"] else pid}
-        _send_with_fds(self.relay, handoff, [channel.fileno(), mine.fileno(), pidfd])
+        _send_with_fds(self.relay, handoff, [channel.fileno(), mine.fileno(), reports_r, pidfd])
         channel.close()
         mine.close()
+        os.close(reports_r)
         os.close(pidfd)
 
     def _fork(self):
-        """(agent pid, init pid or None); in the agent, (0, None)."""
+        """(agent pid, init pid or None); in the agent, the pid is 0."""
         if self.own_pid_ns is None:
             return os.fork(), None
         # The zygote is root of a user namespace of its own (see main), so it may make a pid
@@ -994,6 +1105,7 @@ def _enter_own_namespaces(ctl):
 
 def main():
     cfg = json.loads(sys.argv[1])
+    os.set_inheritable(cfg["fd"], False)  # no run's init (an exec) may hold it
     ctl = socket.socket(fileno=cfg["fd"])
     started = time.monotonic()
     if cfg["namespaces"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ from conftest import solution
 
 import dojo_lite
 from dojo_lite import DojoEnv
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sandbox"))
+from jailtools import FIND_CHANNELS
 
 pytestmark = pytest.mark.slow
 
@@ -159,14 +163,11 @@ def test_under_the_scheduler_a_hostile_episode_costs_an_honest_one_nothing(toy_t
     assert [s["status"] for s in bad.history] == ["submission_error", "code_error"], bad.history
 
 
-FLOOD = """
-import json, os, socket, stat
-for fd in range(3, 256):
+FLOOD = FIND_CHANNELS + """
+for fd in channels:
     try:
-        if stat.S_ISSOCK(os.fstat(fd).st_mode):
-            s = socket.socket(fileno=fd)
-            while True:
-                s.send(json.dumps({"op": "traceback", "text": "x" * 60000}).encode())
+        while True:
+            tell(fd, json.dumps({"op": "traceback", "text": "x" * 60000}).encode())
     except OSError:
         pass
 """

@@ -62,6 +62,30 @@ def describe(result: sandbox.RunResult) -> str:
             f"stdout={result.stdout.text[-2000:]!r}\nstderr={result.stderr.text[-2000:]!r}")
 
 
+# Agent code that finds the sandbox's channel the way an attacker would: every socket or pipe it
+# holds besides stdin, stdout and stderr.  ``tell`` sends one message on one: a line (a datagram
+# on a socket: a JSON parser ignores the newline).
+FIND_CHANNELS = """
+import json, os, socket, stat, sys, time
+def kinds():
+    found = {"sockets": [], "pipes": []}
+    for fd in range(3, 1 << 16):
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError:
+            continue
+        if stat.S_ISSOCK(mode):
+            found["sockets"].append(fd)
+        elif stat.S_ISFIFO(mode):
+            found["pipes"].append(fd)
+    return found
+held = kinds()
+channels = held["sockets"] + held["pipes"]
+def tell(fd, payload):
+    os.write(fd, payload + b"\\n")
+"""
+
+
 def relay_process(zygote: psutil.Process) -> psutil.Process:
     """The zygote's relay: its first child, forked before the preload."""
     return min(zygote.children(), key=lambda p: p.create_time())

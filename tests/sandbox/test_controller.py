@@ -14,28 +14,20 @@ from pathlib import Path
 
 import attrs
 import psutil
-from jailtools import BARE_LIMITS, Driver, describe
+from jailtools import BARE_LIMITS, FIND_CHANNELS, Driver, describe
 
 import sandbox
 from sandbox import RunStatus
 
-FLOOD = """
-import json, os, socket, stat, threading
-socks = []
-for fd in range(3, 1024):
-    try:
-        if stat.S_ISSOCK(os.fstat(fd).st_mode):
-            socks.append(socket.socket(fileno=fd))
-    except OSError:
-        pass
-print("sockets", len(socks), flush=True)
+FLOOD = FIND_CHANNELS + """
+print("sockets", len(held["sockets"]), "pipes", len(held["pipes"]), flush=True)
 big = json.dumps({"op": "traceback", "text": "x" * 60000}).encode()
 small = json.dumps({"op": "status", "status": 0}).encode()
 while True:
-    for s in socks:
+    for fd in channels:
         for payload in (small, big, b"not json", json.dumps({"op": "sandbox_error", "text": "forged"}).encode()):
             try:
-                s.send(payload)
+                tell(fd, payload)
             except OSError:
                 pass
 """
@@ -71,7 +63,7 @@ def test_a_channel_flood_ends_the_run_and_never_stalls_the_controller(fresh_pool
     result, lag = driver.runner.run(attack())
     assert result.status is RunStatus.OUTPUT_LIMIT, describe(result)
     assert "control channel" in result.message
-    assert result.stdout.text.startswith("sockets 1"), "the agent holds exactly one socket: its own to the spare"
+    assert result.stdout.text.startswith("sockets 0 pipes 1\n"), "the agent holds one channel: a pipe to the relay"
     assert result.wall_s < 5, "the flood ended the run at once, long before its time limit"
     assert lag < 0.1, f"the event loop stalled {lag * 1000:.0f} ms"
     assert psutil.Process().memory_info().rss - rss_before < 50 << 20
@@ -93,24 +85,16 @@ def test_forged_reports_do_not_become_verdicts(bare: Driver) -> None:
     code = FLOOD.replace("while True:", "for _ in range(1):") + "\nprint('done')\nraise SystemExit(3)\n"
     result = bare.run(code)
     assert result.status is RunStatus.ERROR and result.exit_code == 3, describe(result)
-    assert result.stdout.text == "sockets 1\ndone\n"
+    assert result.stdout.text == "sockets 0 pipes 1\ndone\n"
 
 
-FIND_SOCKET = """
-import json, os, socket, stat, sys, time
-def channel():
-    for fd in range(3, 1 << 16):
-        try:
-            if stat.S_ISSOCK(os.fstat(fd).st_mode):
-                return socket.socket(fileno=fd)
-        except OSError:
-            pass
-s = channel()
+FIND_CHANNEL = FIND_CHANNELS + """
+s = channels[0]
 """
 
 
 def test_a_report_that_breaks_the_parser_is_dropped_not_a_sandbox_error(bare: Driver) -> None:
-    code = FIND_SOCKET + "s.send(b'[' * 60000)\ntime.sleep(0.2)\nprint('still running')\nraise SystemExit(4)\n"
+    code = FIND_CHANNEL + "tell(s, b'[' * 60000)\ntime.sleep(0.2)\nprint('still running')\nraise SystemExit(4)\n"
     result = bare.run(code)
     assert result.status is RunStatus.ERROR and result.exit_code == 4, describe(result)
     assert result.stdout.text == "still running\n"
@@ -118,26 +102,35 @@ def test_a_report_that_breaks_the_parser_is_dropped_not_a_sandbox_error(bare: Dr
 
 
 def test_forged_labels_are_not_believed(bare: Driver) -> None:
-    forged_full = FIND_SOCKET + "s.send(json.dumps({'op': 'exit', 'code': 1, 'scratch_full': True}).encode())\n" \
+    forged_full = FIND_CHANNEL + "tell(s, json.dumps({'op': 'exit', 'code': 1, 'scratch_full': True}).encode())\n" \
                                 "time.sleep(5)\n"
     result = bare.run(forged_full)
     assert result.status is RunStatus.ERROR and result.exit_code == 1, describe(result)
 
 
-def test_descriptors_sent_by_agent_code_never_reach_the_controller(bare: Driver) -> None:
-    code = FIND_SOCKET + """
+def test_agent_code_cannot_send_descriptors_out(bare: Driver) -> None:
+    """Descriptors sent out would be closed by whoever got them, on its own clock (a lingering
+    TCP socket makes that close wait): agent code holds no socket of the sandbox's to send them on."""
+    code = FIND_CHANNELS + """
 import array
 big = os.memfd_create("pinned")
 os.pwrite(big, b"x" * (64 << 20), 0)
-for payload in (b"[" * 200000, b'{"op": "running"}', b"not json"):
-    s.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [big] * 16))])
-print("sent")
+refused = 0
+for fd in channels:
+    try:
+        s = socket.socket(fileno=fd)
+        s.sendmsg([b'{"op": "running"}'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [big] * 16))])
+        print("sent on", fd)
+    except OSError:
+        refused += 1
+print("channels", len(channels), "refused", refused)
 """
     fds_before = psutil.Process().num_fds()
     shmem_before = _shmem()
     for _ in range(3):
         result = bare.run(code)
-        assert result.status in (RunStatus.OK, RunStatus.OUTPUT_LIMIT), describe(result)
+        assert result.status is RunStatus.OK, describe(result)
+        assert result.stdout.text == "channels 1 refused 1\n", describe(result)
     assert psutil.Process().num_fds() - fds_before <= 2
     deadline = time.monotonic() + 2.0  # the last run's processes are swept a moment after its result
     while _shmem() - shmem_before >= 32 << 20 and time.monotonic() < deadline:

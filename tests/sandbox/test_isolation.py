@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from jailtools import Driver, assert_no_leftovers, describe
+from jailtools import FIND_CHANNELS, Driver, assert_no_leftovers, describe
 
 import sandbox
 from sandbox import RunStatus
@@ -376,28 +376,21 @@ def test_killing_its_own_process_group_is_not_a_sandbox_error(bare: Driver) -> N
     bare.assert_healthy()
 
 
-FORGE = """
-import json, os, socket, stat
-for fd in range(3, 256):
-    try:
-        if not stat.S_ISSOCK(os.fstat(fd).st_mode):
-            continue
-    except OSError:
-        continue
-    sock = socket.socket(fileno=fd)
+FORGE = FIND_CHANNELS + """
+for fd in channels:
     for op in ("sandbox_error", "status"):
         try:
-            sock.send(json.dumps({"op": op, "text": "forged", "status": 9}).encode())
+            tell(fd, json.dumps({"op": op, "text": "forged", "status": 9}).encode())
         except OSError:
             pass
-print("clean exit")
+print("clean exit", len(channels))
 """
 
 
 def test_code_cannot_forge_its_verdict(bare: Driver) -> None:
     result = bare.run(FORGE)
     assert result.status is RunStatus.OK, describe(result)
-    assert result.stdout.text == "clean exit\n"
+    assert result.stdout.text == "clean exit 1\n"  # it found the channel, and forged on it
 
 
 @pytest.mark.slow
