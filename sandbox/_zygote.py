@@ -246,7 +246,13 @@ def _send(sock, message):
 
 def _tell(reports, message):
     """One report of the agent's, a line on its pipe to the relay (a pipe carries no descriptors)."""
-    data = _encode(message) + b"\n"
+    data = _encode(message)
+    # A report is capped in bytes, and JSON escapes a character in up to 12: a long
+    # text keeps its end, shortened until it fits (more would be taken for a flood).
+    while len(data) > AGENT_MESSAGE_CAP and message.get("text"):
+        message = dict(message, text=message["text"][len(message["text"]) // 4 + 1:])
+        data = _encode(message)
+    data += b"\n"
     while data:
         data = data[os.write(reports, data):]
 
@@ -713,8 +719,8 @@ class _Child:
         self.reports, self.pidfd, self.host_pid = reports, pidfd, host_pid
         os.set_blocking(reports, False)
         self.listening = {"controller": True, "agent": True, "reports": True}
-        self.pending = b""  # the start of a report line
-        self.count, self.flooded, self.reaped = 0, False, False
+        self.pending = bytearray()  # the start of a report line
+        self.count, self.flooded, self.reaped, self.waited = 0, False, False, False
         self.scratch = []  # the run's /tmp and /dev/shm, handed over in its first message
 
     def interest(self):
@@ -726,7 +732,8 @@ class _Child:
                 (read if self.listening["controller"] and not self.to_agent.queue else 0)
                 | (write if self.to_controller.queue else 0),
             ("agent", agent): (read if self.listening["agent"] else 0) | (write if self.to_agent.queue else 0),
-            ("reports", self.reports): read if self.listening["reports"] and not self.to_controller.queue else 0,
+            ("reports", self.reports):
+                read if self.listening["reports"] and self._pipe_is_next() and not self.to_controller.queue else 0,
         }
 
     def finished(self):
@@ -741,7 +748,7 @@ class _Child:
     def on(self, role, events):
         if events & selectors.EVENT_WRITE:
             (self.to_controller if role == "controller" else self.to_agent).flush()
-        if events & selectors.EVENT_READ:
+        if events & selectors.EVENT_READ and self.listening[role]:  # not if an event before in the batch ended it
             {"controller": self._from_controller, "agent": self._from_agent,
              "reports": self._from_reports}[role]()
 
@@ -761,22 +768,26 @@ class _Child:
         self.listening["controller"] = False
         self.kill()  # the controller hung up: the run is over, and so is the agent
 
-    def _from_agent(self):
+    def _from_agent(self, flags=0):
         """The agent's socket: its first message only (sent before agent code can run)."""
         try:
-            data, ancdata, _, _ = self.to_agent.sock.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(2 * 4))
+            data, ancdata, _, _ = self.to_agent.sock.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(2 * 4), flags)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             data, ancdata = b"", []
         fds = _rights(ancdata)
-        if data and self.count == 0 and _op(data) == Report.WAITING:
-            self.scratch, fds = fds, []
+        if data and not self.waited and _op(data) == Report.WAITING:
+            self.waited, self.scratch, fds = True, fds, []
             self._report(data)
         for fd in fds:
             os.close(fd)
         if not data:
             self.listening["agent"] = False
+
+    def _pipe_is_next(self):
+        """Reports on the pipe come after ``waiting`` on the socket (or after the socket closed)."""
+        return self.waited or not self.listening["agent"]
 
     def _from_reports(self):
         """Whatever the pipe holds now (one read): each whole line is a report."""
@@ -787,13 +798,16 @@ class _Child:
         if not data:
             self.listening["reports"] = False
             return False
-        lines = (self.pending + data).split(b"\n")
-        self.pending = lines.pop()
-        for line in lines:
-            if self.listening["reports"]:
-                self._report(line)
-        if len(self.pending) > AGENT_MESSAGE_CAP:
-            self._flood()
+        start = 0
+        while self.listening["reports"] and (end := data.find(b"\n", start)) >= 0:
+            self.pending += data[start:end]
+            line, self.pending = bytes(self.pending), bytearray()
+            start = end + 1
+            self._report(line)
+        if self.listening["reports"]:
+            self.pending += data[start:]  # each read's bytes are looked at once: no quadratic cost
+            if len(self.pending) > AGENT_MESSAGE_CAP:
+                self._flood()
         return self.listening["reports"]
 
     def _report(self, data):
@@ -817,6 +831,8 @@ class _Child:
 
     def end(self, status, cpu_s, maxrss_kb):
         """The zygote reaped the agent: what it said last, then its status, go to the controller."""
+        if self.listening["agent"]:
+            self._from_agent(socket.MSG_DONTWAIT)  # its ``waiting`` (and /tmp), if not read yet
         while self.listening["reports"] and self._from_reports():
             pass  # an exit, a traceback: before the status
         self.listening = dict.fromkeys(self.listening, False)

@@ -43,6 +43,10 @@ class Agent:
         for sock in (self.controller, self.agent):
             sock.settimeout(2.0)
 
+    def wait(self) -> None:
+        """What a real agent sends first, on its socket, before it reports on its pipe."""
+        self.agent.send(json.dumps({"op": Report.WAITING}).encode())
+
     def report(self, message: dict[str, object]) -> None:
         os.write(self.reports, json.dumps(message).encode() + b"\n")
 
@@ -120,8 +124,10 @@ def test_a_report_pipe_left_open_does_not_delay_the_status_or_other_runs(relay: 
     # sends the status at once, and goes on serving the others (no busy wait on the empty pipe).
     lingering, other = Agent(relay, 2), Agent(relay, 3)
     try:
+        lingering.wait()
         lingering.report({"op": Report.RUNNING})
         _reaped(relay, lingering)
+        assert lingering.next_for_controller() == {"op": Report.WAITING}
         assert lingering.next_for_controller() == {"op": Report.RUNNING}
         status = lingering.next_for_controller()
         assert status["op"] == Report.STATUS and status["status"] == 0 and status["flooded"] is False
@@ -136,6 +142,7 @@ def test_a_report_pipe_left_open_does_not_delay_the_status_or_other_runs(relay: 
 def test_a_flood_on_the_report_pipe_kills_the_agent_and_is_reported(relay: socket.socket, flood: str) -> None:
     agent, other = Agent(relay, 2), Agent(relay, 3)
     try:
+        agent.wait()
         if flood == "many":
             for _ in range(AGENT_MESSAGES_CAP + 1):
                 agent.report({"op": Report.RUNNING})
@@ -157,3 +164,20 @@ def test_a_flood_on_the_report_pipe_kills_the_agent_and_is_reported(relay: socke
     finally:
         agent.close()
         other.close()
+
+
+def test_reports_on_the_pipe_come_after_the_waiting_on_the_socket(relay: socket.socket) -> None:
+    # The two arrive on two files: whichever the relay sees first, the controller gets them in the
+    # order the agent sent them, even when the zygote says the agent was reaped before either is read.
+    agent = Agent(relay, 2)
+    try:
+        # the pipe's reports are there first, as when the relay happens to look at the pipe first
+        agent.report({"op": Report.STARTED})
+        agent.report({"op": Report.EXIT, "code": 0})
+        time.sleep(0.2)
+        agent.wait()
+        _reaped(relay, agent)
+        ops = [agent.next_for_controller()["op"] for _ in range(4)]
+        assert ops == [Report.WAITING, Report.STARTED, Report.EXIT, Report.STATUS]
+    finally:
+        agent.close()

@@ -62,6 +62,15 @@ def test_exception_has_the_agent_traceback(bare: Driver) -> None:
     assert "ValueError: the agent broke it" in result.stderr.text
 
 
+@pytest.mark.parametrize("char", ["\u00e9", "\U0001f600"])
+def test_a_long_traceback_of_escaped_text_is_kept_not_taken_for_a_flood(bare: Driver, char: str) -> None:
+    # JSON writes each of these as 6 or 12 bytes: 20,000 of them are well over a report's cap
+    result = bare.run(f"raise ValueError({char!r} * 20000)\n")
+    assert result.status is RunStatus.ERROR and result.exit_code == 1, describe(result)
+    assert result.traceback is not None and result.traceback.endswith(char * 100 + "\n"), describe(result)
+    assert len(result.traceback.encode()) <= 64 * 1024
+
+
 def test_memory_error_raised_by_code_is_memory(bare: Driver) -> None:
     result = bare.run("raise MemoryError()\n")
     assert result.status is RunStatus.MEMORY, describe(result)
