@@ -121,47 +121,33 @@ def test_closing_leaves_no_task_behind(runner: asyncio.Runner) -> None:
     assert runner.run(open_and_close()) == []
 
 
+def _victims(driver: Driver, victim: str) -> list[psutil.Process]:
+    """What to kill: the whole jail, or one process the runs depend on, by itself."""
+    if victim == "jail":
+        jail = driver.nsjail()
+        return [jail, *jail.children(recursive=True)]
+    zygote = driver.zygote()
+    target = zygote if victim == "zygote" else relay_process(zygote)
+    assert target.cmdline() == zygote.cmdline()  # a process of the jail's own, not the run's init
+    return [target]
+
+
 @pytest.mark.slow
-def test_killing_the_zygote_fails_the_run_and_the_pool_recovers(fresh_pool: Callable[..., Driver]) -> None:
+@pytest.mark.parametrize("victim", ["jail", "zygote", "relay"])
+def test_killing_the_jail_the_zygote_or_its_relay_fails_the_run_and_the_pool_recovers(
+        fresh_pool: Callable[..., Driver], victim: str) -> None:
+    """The run in flight ends as a sandbox error at once, nothing of it is left, and the next
+    run gets a new jail."""
     driver = fresh_pool(spares=0)
 
     async def kill_during_a_run() -> tuple[sandbox.RunResult, float]:
         running = asyncio.ensure_future(driver.pool.run(LONG_RUN, workdir="w"))
         await _wait_for_file(driver, "w", "started")
-        jail = driver.nsjail()
+        victims = _victims(driver, victim)
         killed = time.monotonic()
-        for proc in [jail, *jail.children(recursive=True)]:
+        for proc in victims:
             with contextlib.suppress(psutil.NoSuchProcess):  # killing the jail may reap them first
                 proc.kill()
-        result = await running
-        return result, time.monotonic() - killed
-
-    old_jail = driver.nsjail().pid
-    result, waited = driver.runner.run(kill_during_a_run())
-    assert result.status is RunStatus.SANDBOX_ERROR, describe(result)
-    assert waited < 2.0
-    after = driver.run("print('recovered')")
-    assert after.status is RunStatus.OK and after.stdout.text == "recovered\n", describe(after)
-    assert driver.nsjail().pid != old_jail
-    assert _alive([old_jail]) == []
-    assert_no_leftovers(driver.pool)
-
-
-@pytest.mark.parametrize("victim", ["zygote", "relay"])
-def test_killing_the_zygote_or_its_relay_alone_fails_the_run_and_the_pool_recovers(
-        fresh_pool: Callable[..., Driver], victim: str) -> None:
-    """Each process the runs depend on, killed by itself: the run in flight ends as a sandbox
-    error at once, nothing of it is left, and the next run gets a new jail."""
-    driver = fresh_pool(spares=0)
-
-    async def kill_during_a_run() -> tuple[sandbox.RunResult, float]:
-        running = asyncio.ensure_future(driver.pool.run(LONG_RUN, workdir="w"))
-        await _wait_for_file(driver, "w", "started")
-        zygote = driver.zygote()
-        target = zygote if victim == "zygote" else relay_process(zygote)
-        assert target.cmdline() == zygote.cmdline()  # a process of the jail's own, not the run's init
-        killed = time.monotonic()
-        target.kill()
         result = await running
         return result, time.monotonic() - killed
 
