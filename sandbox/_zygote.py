@@ -385,10 +385,7 @@ def _apply_gpu_cap(fraction):
 
 def _receive_request(sock):
     data, ancdata, _, _ = sock.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(4 * 4))
-    fds = []
-    for level, kind, payload in ancdata:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.extend(array.array("i", payload[: len(payload) - len(payload) % 4]))
+    fds = _rights(ancdata)
     header = json.loads(data.decode())
     if header.get("op") != Command.REQUEST:
         os._exit(70)
