@@ -357,6 +357,7 @@ def headline(results: dict[str, Samples], over: dict[str, dict[str, float]], inf
         # (d), trivial: whole-tree CPU per execution, against fork() + _exit of the same interpreter
         "cpu_ms_per_exec": round(cpu, 3),
         "fork_floor_cpu_ms": round(floor.fork_cpu_ms, 3),
+        "fork_floor_4k_cpu_ms": round(floor.fork_cpu_ms_4k, 3),  # before the heap's huge pages
         "fork_floor_wall_p50_ms": round(fork_wall, 3),
         "inproc_trivial_p50_ms": round(percentile(floor.inproc_wall_ms, 50), 4),
         "cpu_ratio_to_fork_floor": ratio(cpu, floor.fork_cpu_ms),

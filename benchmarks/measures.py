@@ -5,7 +5,9 @@ preloaded interpreter, and the snippet run in-process), CPU-bound load, and a pr
 
 The floor is measured in a fresh ``python benchmarks/measures.py floor`` process, so that the
 benchmark's own children (pools, nsjail, zygotes) never reach its CPU counters, and so that the
-interpreter is the zygote's: ``sys.executable`` with the preload list imported and ``gc.freeze()``.
+interpreter is the zygote's: ``sys.executable`` with the preload list imported, ``gc.freeze()``, and
+its heap collapsed into huge pages (the zygote's own ``collapse_heap``). The floor before that
+collapse is reported too (``fork_cpu_ms_4k``), to compare with reports older than it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import dataclasses
 import gc
 import importlib
+import importlib.util
 import json
 import os
 import resource
@@ -21,6 +24,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Collection, Iterator, Sequence
+from pathlib import Path
+from types import ModuleType
 
 import psutil
 
@@ -105,7 +110,8 @@ class Floor:
 
     ``fork_*``: ``os.fork()`` then ``os._exit(0)`` in the child, reaped with ``waitpid`` (wall per
     fork; CPU per fork of the whole tree, parent and child). ``inproc_*``: the snippet compiled and
-    exec'd in that interpreter, no fork (wall per run; CPU per run).
+    exec'd in that interpreter, no fork (wall per run; CPU per run). ``fork_cpu_ms_4k``: the fork's
+    CPU before the heap was collapsed into huge pages (``huge_pages_mb`` of it), as the zygote does.
     """
 
     preload: tuple[str, ...]
@@ -113,6 +119,8 @@ class Floor:
     fork_cpu_ms: float
     fork_parent_cpu_ms: float
     fork_child_cpu_ms: float
+    fork_cpu_ms_4k: float
+    huge_pages_mb: int
     inproc_wall_ms: list[float]
     inproc_cpu_ms: float
 
@@ -125,6 +133,8 @@ class Floor:
             "fork_cpu_ms": round(self.fork_cpu_ms, 3),
             "fork_parent_cpu_ms": round(self.fork_parent_cpu_ms, 3),
             "fork_child_cpu_ms": round(self.fork_child_cpu_ms, 3),
+            "fork_cpu_ms_4k": round(self.fork_cpu_ms_4k, 3),
+            "huge_pages_mb": self.huge_pages_mb,
             "inproc_wall_p50_ms": round(percentile(self.inproc_wall_ms, 50) or 0.0, 4),
             "inproc_cpu_ms": round(self.inproc_cpu_ms, 4),
         }
@@ -153,13 +163,20 @@ def _fork_and_exit() -> None:
     os.waitpid(pid, 0)
 
 
-def _floor_here(preload: Sequence[str], snippet: str, repeat: int) -> dict[str, object]:
-    """Measure the floor in this process (``measures.py floor``): nothing else forks here, so
-    RUSAGE_CHILDREN holds only the forked children."""
-    for module in preload:
-        importlib.import_module(module)
-    gc.collect()
-    gc.freeze()  # as the zygote does before it forks
+def _zygote_module() -> ModuleType:
+    """``sandbox/_zygote.py`` loaded alone, as the jail runs it (it imports the standard library only):
+    importing the ``sandbox`` package would grow the heap whose forks are measured."""
+    found = importlib.util.find_spec("sandbox")
+    assert found is not None and found.submodule_search_locations
+    spec = importlib.util.spec_from_file_location("zygote", Path(found.submodule_search_locations[0]) / "_zygote.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _forks(repeat: int) -> tuple[list[float], float, float]:
+    """Wall ms of each of ``repeat`` forks, and the CPU ms per fork of the parent and of the child."""
     for _ in range(FORK_WARMUP):
         _fork_and_exit()
     walls = []
@@ -168,8 +185,21 @@ def _floor_here(preload: Sequence[str], snippet: str, repeat: int) -> dict[str, 
         started = time.perf_counter()
         _fork_and_exit()
         walls.append((time.perf_counter() - started) * 1000)
-    parent_ms = (_cpu_s(resource.RUSAGE_SELF) - parent) * 1000 / repeat
-    child_ms = (_cpu_s(resource.RUSAGE_CHILDREN) - children) * 1000 / repeat
+    return (walls, (_cpu_s(resource.RUSAGE_SELF) - parent) * 1000 / repeat,
+            (_cpu_s(resource.RUSAGE_CHILDREN) - children) * 1000 / repeat)
+
+
+def _floor_here(preload: Sequence[str], snippet: str, repeat: int) -> dict[str, object]:
+    """Measure the floor in this process (``measures.py floor``): nothing else forks here, so
+    RUSAGE_CHILDREN holds only the forked children."""
+    collapse_heap = _zygote_module().collapse_heap
+    for module in preload:
+        importlib.import_module(module)
+    gc.collect()
+    gc.freeze()  # as the zygote does before it forks
+    _, parent_4k, child_4k = _forks(repeat)
+    huge_mb = collapse_heap(60.0)  # as the zygote does before it says ready
+    walls, parent_ms, child_ms = _forks(repeat)
     exec(compile(snippet, "<snippet>", "exec"), {"__name__": "__main__"})  # once untimed: first-call costs
     inproc, cpu = [], time.process_time()
     for _ in range(repeat):
@@ -177,8 +207,8 @@ def _floor_here(preload: Sequence[str], snippet: str, repeat: int) -> dict[str, 
         exec(compile(snippet, "<snippet>", "exec"), {"__name__": "__main__"})  # a run compiles its code too
         inproc.append((time.perf_counter() - started) * 1000)
     return {"fork_wall_ms": walls, "fork_cpu_ms": parent_ms + child_ms, "fork_parent_cpu_ms": parent_ms,
-            "fork_child_cpu_ms": child_ms, "inproc_wall_ms": inproc,
-            "inproc_cpu_ms": (time.process_time() - cpu) * 1000 / repeat}
+            "fork_child_cpu_ms": child_ms, "fork_cpu_ms_4k": parent_4k + child_4k, "huge_pages_mb": huge_mb,
+            "inproc_wall_ms": inproc, "inproc_cpu_ms": (time.process_time() - cpu) * 1000 / repeat}
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["floor"]:

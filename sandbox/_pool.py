@@ -450,6 +450,8 @@ class Pool:
                     f"the jail does not start; nsjail's log says:\n{told}\n", _isolation.diagnose_jail(told)))
             raise SandboxError(f"the zygote did not start; its log says:\n{told}")
         zygote.ready, zygote.pid = message.body, message.pid
+        log.debug("sandbox: zygote ready; %s MiB of its heap in huge pages after %.2f s",
+                  message.body.get("huge_pages_mb"), message.body.get("collapse_s") or 0.0)
         errors = message.body.get("preload_errors") or {}
         if errors:
             log.warning("sandbox: preload failed for %s", errors)
