@@ -18,7 +18,9 @@ At the end: every episode's trajectory is read back (a step missing, or not the 
 got, is a lost record), the scheduler is closed, and the host is searched for what is left:
 processes of the jail's user, the pools' cgroups, mounts and folders.  A 10 ms ticker measures
 how late the event loop ran, and /proc/stat how much CPU the hypervisor stole meanwhile (on a
-shared VM, the worst stall may be the host's).  One JSON line ends stdout:
+shared VM, the worst stall may be the host's).  Each stall over 100 ms is itemised: the loop thread's
+time on a CPU and queued for one, and where it was meanwhile (its Python frames and its kernel wait
+channel, sampled every 10 ms by a thread of its own).  One JSON line ends stdout:
 ``episodes, steps, faults_injected, lost_records, leaked_processes, leaked_cgroups, leaked_mounts,
 leaked_dirs, controller_fd_growth, controller_rss_growth_mb, max_loop_stall_ms``.  Targets: every
 loss and leak 0, RSS growth <= 50 MB, no stall over 100 ms.  Run it as root::
@@ -41,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -154,6 +157,46 @@ class GcClock:
                 self.longest, self.longest_generation = took, info["generation"]
 
 
+class StallSampler:
+    """Where the loop's thread is while it runs late: every 10 ms, from a thread of its own, once
+    the loop has not beaten for 50 ms, its innermost Python frames and its state and kernel wait
+    channel (``S futex_wait_queue``: the GIL or a lock; ``D``: a blocking system call).  The
+    ticker beats; the soak starts the sampler and stops and joins it."""
+
+    LATE_S = 0.05
+
+    def __init__(self) -> None:
+        self.beat = time.monotonic()
+        self.loop = threading.current_thread()
+        self.samples: list[tuple[float, str]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.01):
+            now = time.monotonic()
+            if now - self.beat > self.LATE_S:
+                self.samples.append((now, self._where()))
+                del self.samples[:-1000]  # late spells that never became a stall
+
+    def _where(self) -> str:
+        frame = sys._current_frames().get(self.loop.ident or 0)
+        frames = traceback.extract_stack(frame)[-3:] if frame is not None else []
+        python = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+        task = Path(f"/proc/self/task/{self.loop.native_id}")
+        try:
+            state = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            wchan = (task / "wchan").read_text() or "-"
+        except (OSError, IndexError):
+            state = wchan = "?"
+        return f"{state} {wchan} | {python}"
+
+    def since(self, start: float) -> dict[str, int]:
+        """How often each place was sampled since ``start``, the commonest first; older samples go."""
+        self.samples = [sample for sample in self.samples if sample[0] >= start]
+        return dict(Counter(where for _, where in self.samples).most_common(4))
+
+
 class Soak:
     def __init__(self, episodes: int, steps: int, seed: int, concurrency: int) -> None:
         self.episodes, self.steps, self.concurrency = episodes, steps, concurrency
@@ -161,9 +204,10 @@ class Soak:
         self.faults: Counter[str] = Counter()
         self.worst_lag = self.steal_in_worst = self.loop_cpu_in_worst = self.cpu_in_worst = self.worst_busy = 0.0
         self.stalls = 0  # ticks more than 100 ms late
-        self.stall_log: list[dict[str, float]] = []  # each of them, itemised
+        self.stall_log: list[dict[str, Any]] = []  # each of them, itemised
         self.gc = GcClock()
         self.gc_in_worst_busy = 0.0
+        self.sampler = StallSampler()
         self.trajectories = Path(tempfile.mkdtemp(prefix="dojo-soak-"))
         self.sched: dojo_lite.Scheduler | None = None
         self.agents: list[SoakAgent] = []
@@ -201,6 +245,7 @@ class Soak:
         me = psutil.Process()
         while True:
             start, stolen, loop_cpu, cpu = time.monotonic(), _steal_ms(), time.thread_time(), _cpu_s(me)
+            self.sampler.beat = start
             on_cpu, queued = _loop_sched_s()
             collecting = self.gc.total
             await asyncio.sleep(0.01)
@@ -218,6 +263,7 @@ class Soak:
                     "loop_on_cpu_ms": round((now_on_cpu - on_cpu) * 1000, 1),
                     "loop_queued_ms": round((now_queued - queued) * 1000, 1),
                     "controller_cpu_ms": round((_cpu_s(me) - cpu) * 1000, 1),
+                    "where": self.sampler.since(start),
                 })
             if lag > self.worst_lag:
                 # What the hypervisor took from this VM's CPUs meanwhile, and what the loop and the whole
@@ -244,6 +290,8 @@ class Soak:
             task.prepare("full")
         self.gc = GcClock()  # in the loop's thread
         gc.callbacks.append(self.gc)
+        self.sampler = StallSampler()  # of the loop's thread
+        self.sampler.thread.start()
         ticker = asyncio.ensure_future(self._tick())
         limits = asyncio.Semaphore(self.concurrency)
 
@@ -257,6 +305,8 @@ class Soak:
                 self.results = await asyncio.gather(*(one(i) for i in range(self.episodes)))
         finally:
             ticker.cancel()
+            self.sampler.stop.set()
+            self.sampler.thread.join()
             gc.callbacks.remove(self.gc)
             for killer in self.killers:
                 await asyncio.to_thread(killer.join)
