@@ -161,16 +161,25 @@ class StallSampler:
     """Where the loop's thread is while it runs late: every 10 ms, from a thread of its own, once
     the loop has not beaten for 50 ms, its innermost Python frames and its state and kernel wait
     channel (``S futex_wait_queue``: the GIL or a lock; ``D``: a blocking system call).  The
-    ticker beats; the soak starts the sampler and stops and joins it."""
+    ticker beats; the soak starts the sampler (from the loop's thread) and closes it."""
 
     LATE_S = 0.05
 
     def __init__(self) -> None:
         self.beat = time.monotonic()
-        self.loop = threading.current_thread()
+        self.loop = threading.current_thread()  # set again by start
         self.samples: list[tuple[float, str]] = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
+
+    def start(self) -> None:
+        """Watch the calling thread (the loop's)."""
+        self.loop, self.beat = threading.current_thread(), time.monotonic()
+        self.thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
 
     def _run(self) -> None:
         while not self.stop.wait(0.01):
@@ -290,8 +299,7 @@ class Soak:
             task.prepare("full")
         self.gc = GcClock()  # in the loop's thread
         gc.callbacks.append(self.gc)
-        self.sampler = StallSampler()  # of the loop's thread
-        self.sampler.thread.start()
+        self.sampler.start()
         ticker = asyncio.ensure_future(self._tick())
         limits = asyncio.Semaphore(self.concurrency)
 
@@ -305,8 +313,7 @@ class Soak:
                 self.results = await asyncio.gather(*(one(i) for i in range(self.episodes)))
         finally:
             ticker.cancel()
-            self.sampler.stop.set()
-            self.sampler.thread.join()
+            self.sampler.close()
             gc.callbacks.remove(self.gc)
             for killer in self.killers:
                 await asyncio.to_thread(killer.join)
