@@ -195,19 +195,23 @@ class Cgroup:
     def signal_all(self) -> None:
         """SIGKILL every process in the cgroup now, without waiting for them to go (never
         blocks: for the event loop; :meth:`kill` waits, in a thread)."""
-        kill_file = self._file("memory", "cgroup.kill")
-        if kill_file is not None and kill_file.exists():
-            with contextlib.suppress(OSError):
-                _write(kill_file, "1")
+        self._kill_at_once()
         for pid in self.procs():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
+    def _kill_at_once(self) -> None:
+        """Write v2's ``cgroup.kill``, where there is one (Linux 5.14 and later; v1 has none: not
+        looking saves a ``stat`` on the event loop per run).  The callers then SIGKILL each
+        process they find, so a write that fails loses nothing."""
+        kill_file = self._file("memory", "cgroup.kill")
+        if self.version is CgroupVersion.V2 and kill_file is not None:
+            with contextlib.suppress(OSError):
+                _write(kill_file, "1")
+
     def kill(self, timeout: float = 2.0) -> bool:
         """SIGKILL every process in the cgroup; True once it is empty."""
-        kill_file = self._file("memory", "cgroup.kill")
-        if kill_file is not None and kill_file.exists():
-            _write(kill_file, "1")
+        self._kill_at_once()
         deadline = time.monotonic() + timeout
         wait, longest = KILL_POLL_S
         while True:

@@ -14,6 +14,7 @@ import multiprocessing.util
 import os
 import re
 import secrets
+import select
 import signal
 import socket
 import tempfile
@@ -80,6 +81,19 @@ class _Zygote:
     ready: dict[str, object]
     server: asyncio.Future[None] | None = None
     pid: int | None = None  # the zygote's own host pid (from its ``ready``), inside nsjail's tree
+    _pidfd: int | None = None
+    _exited: select.poll | None = None  # the pidfd's: readable once the zygote exited
+
+    def follow(self, pid: int | None) -> None:
+        """Watch the zygote's own process, ``pid``, through a pidfd: :meth:`alive` then costs one
+        ``poll`` (it runs twice a run, on the event loop), and a reused pid cannot fool it."""
+        self.pid = pid
+        if pid is None:
+            return
+        with contextlib.suppress(OSError):  # before Linux 5.3, or gone already: /proc tells
+            self._pidfd = os.pidfd_open(pid)
+            self._exited = select.poll()
+            self._exited.register(self._pidfd, select.POLLIN)
 
     def alive(self) -> bool:
         """False once nsjail exited or the zygote inside it is gone or a zombie.  The zygote dies
@@ -87,12 +101,20 @@ class _Zygote:
         are already lost then, so a run must not take them."""
         if self.process.returncode is not None:
             return False
+        if self._exited is not None:
+            return not self._exited.poll(0)
         if self.pid is None:
             return True
         try:
             return bool(psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE)
         except psutil.Error:
             return False
+
+    def forget(self) -> None:
+        """Close the pidfd (once the zygote is being killed)."""
+        fd, self._pidfd, self._exited = self._pidfd, None, None
+        if fd is not None:
+            os.close(fd)
 
 
 class Pool:
@@ -449,7 +471,8 @@ class Pool:
                 raise GuaranteeUnavailable(_isolation.refusal(
                     f"the jail does not start; nsjail's log says:\n{told}\n", _isolation.diagnose_jail(told)))
             raise SandboxError(f"the zygote did not start; its log says:\n{told}")
-        zygote.ready, zygote.pid = message.body, message.pid
+        zygote.ready = message.body
+        zygote.follow(message.pid)
         log.debug("sandbox: zygote ready; %s MiB of its heap in huge pages after %.2f s",
                   message.body.get("huge_pages_mb"), message.body.get("collapse_s") or 0.0)
         errors = message.body.get("preload_errors") or {}
@@ -649,6 +672,7 @@ class Pool:
 
     async def _kill_zygote(self, zygote: _Zygote) -> None:
         zygote.channel.close()
+        zygote.forget()
         cgroup = self._cgroups.child(f"zygote-{zygote.generation}") if self._cgroups is not None else None
         # The jail's pid 1 first (nsjail's child; the zygote dies with it): nsjail reaps it and exits
         # by itself.  Killed together, nsjail may die first and leave the jail's pid 1 to the host's

@@ -162,6 +162,30 @@ def test_killing_the_jail_the_zygote_or_its_relay_fails_the_run_and_the_pool_rec
     assert_no_leftovers(driver.pool)
 
 
+def test_a_zygote_that_dies_alone_is_seen_dead_before_nsjail_exits_and_replaced(
+        fresh_pool: Callable[..., Driver]) -> None:
+    """The pool follows the zygote's own process (a pidfd), not only nsjail: with nsjail stopped,
+    so that it can neither reap nor exit, a zygote killed while idle is seen dead at once (its
+    spare is lost with it and must not be handed out).  Then the next run gets a new jail."""
+    driver = fresh_pool(spares=1)
+    assert driver.run("pass").status is RunStatus.OK
+    time.sleep(0.5)  # the spare is made
+    zygote, old, jail = driver.pool._zygote, driver.zygote(), driver.nsjail()
+    assert zygote is not None and zygote.alive()
+    jail.suspend()
+    try:
+        old.kill()
+        deadline = time.monotonic() + 2.0
+        while zygote.alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not zygote.alive() and zygote.process.returncode is None
+    finally:
+        jail.resume()
+    result = driver.run("print('fresh')")
+    assert result.status is RunStatus.OK and result.stdout.text == "fresh\n", describe(result)
+    assert driver.zygote().pid != old.pid and _alive([jail.pid, old.pid]) == []
+
+
 def test_runs_in_sequence_share_one_zygote(bare: Driver) -> None:
     zygote = bare.zygote().pid
     results = [bare.run(f"print({i})") for i in range(5)]
