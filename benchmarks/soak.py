@@ -20,7 +20,9 @@ processes of the jail's user, the pools' cgroups, mounts and folders.  A 10 ms t
 how late the event loop ran, and /proc/stat how much CPU the hypervisor stole meanwhile (on a
 shared VM, the worst stall may be the host's).  Each stall over 100 ms is itemised: the loop thread's
 time on a CPU and queued for one, and where it was meanwhile (its Python frames and its kernel wait
-channel, sampled every 10 ms by a thread of its own).  One JSON line ends stdout:
+channel, sampled every 10 ms by a thread of its own); and who had the CPUs: the whole controller,
+all agent code (the sandbox's cgroup), the machine in all (the rest: other processes, the
+controller's helpers among them).  One JSON line ends stdout:
 ``episodes, steps, faults_injected, lost_records, leaked_processes, leaked_cgroups, leaked_mounts,
 leaked_dirs, controller_fd_growth, controller_rss_growth_mb, max_loop_stall_ms``.  Targets: every
 loss and leak 0, RSS growth <= 50 MB, no stall over 100 ms.  Run it as root::
@@ -53,6 +55,7 @@ import psutil
 
 import dojo_lite
 import sandbox
+from sandbox._cgroups import Cgroup, CgroupHost, CgroupVersion
 from sandbox._cleanup import RUNTIME_STAGE, pool_root
 
 TASKS = ["tabular/titanic-survival", "tabular/penguins-species", "timeseries/sunspots-monthly", "vision/digits"]
@@ -92,13 +95,23 @@ def _loop_sched_s() -> tuple[float, float]:
         return 0.0, 0.0
 
 
-def _steal_ms() -> float:
-    """CPU time stolen by the hypervisor from all of this machine's CPUs so far (/proc/stat)."""
+def _machine_ms() -> tuple[float, float]:
+    """All of this machine's CPUs so far (/proc/stat, in 10 ms ticks): the time they computed
+    (user, nice, system, interrupts) and the time the hypervisor stole from them."""
     try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-        return int(fields[8]) * 1000 / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    if len(fields) < 8:
+        return 0.0, 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) * tick_ms, steal * tick_ms
+
+
+def _agents_s(agents: Cgroup | None) -> float:
+    """CPU seconds all agent code (every pool's cgroup, zygotes included) used so far."""
+    return (agents.cpu_seconds() or 0.0) if agents is not None else 0.0
 
 
 class SoakAgent:
@@ -252,8 +265,12 @@ class Soak:
 
     async def _tick(self) -> None:
         me = psutil.Process()
+        host = CgroupHost.detect()
+        agents = host.group() if host.version is not CgroupVersion.NONE else None
         while True:
-            start, stolen, loop_cpu, cpu = time.monotonic(), _steal_ms(), time.thread_time(), _cpu_s(me)
+            start, loop_cpu, cpu = time.monotonic(), time.thread_time(), _cpu_s(me)
+            computed, stolen = _machine_ms()
+            agents_s = _agents_s(agents)
             self.sampler.beat = start
             on_cpu, queued = _loop_sched_s()
             collecting = self.gc.total
@@ -266,18 +283,23 @@ class Soak:
                 self.stalls += 1
                 # The rest of the lag (neither on a CPU nor queued for one) the loop's thread slept:
                 # waiting for the GIL, a lock, or a blocking call.
+                # Who had the CPUs meanwhile: the machine's computed time, less the controller's
+                # and agent code's, is other processes' (the controller's helpers among them).
                 now_on_cpu, now_queued = _loop_sched_s()
+                now_computed, now_stolen = _machine_ms()
                 self.stall_log.append({
-                    "lag_ms": round(lag * 1000, 1), "steal_ms": round(_steal_ms() - stolen, 1),
+                    "lag_ms": round(lag * 1000, 1), "steal_ms": round(now_stolen - stolen, 1),
                     "loop_on_cpu_ms": round((now_on_cpu - on_cpu) * 1000, 1),
                     "loop_queued_ms": round((now_queued - queued) * 1000, 1),
                     "controller_cpu_ms": round((_cpu_s(me) - cpu) * 1000, 1),
+                    "agents_cpu_ms": round((_agents_s(agents) - agents_s) * 1000, 1),
+                    "machine_cpu_ms": round(now_computed - computed, 1),
                     "where": self.sampler.since(start),
                 })
             if lag > self.worst_lag:
                 # What the hypervisor took from this VM's CPUs meanwhile, and what the loop and the whole
                 # controller computed: a stall with little of either is time the loop waited for a CPU.
-                self.worst_lag, self.steal_in_worst = lag, _steal_ms() - stolen
+                self.worst_lag, self.steal_in_worst = lag, _machine_ms()[1] - stolen
                 self.loop_cpu_in_worst, self.cpu_in_worst = busy, _cpu_s(me) - cpu
 
     async def _episode(self, task: dojo_lite.Task, index: int) -> Any:
