@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fcntl
 import logging
 import os
 import shutil
@@ -33,7 +34,36 @@ _MNT_DETACH = 2
 _SYS_OPEN_TREE = 428  # the same number on every architecture (asm-generic, Linux 5.2)
 _OPEN_TREE_CLONE = 1
 _AT_FDCWD = -100
+_LOOP_MAJOR = 7
+_LOOP_SET_DIRECT_IO = 0x4C08  # linux/loop.h
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _direct_io(mountpoint: Path) -> bool:
+    """Switch the loop device under ``mountpoint`` to direct I/O; True if it took.
+
+    Buffered, a loop device copies each write again into the host's page cache, and kernel
+    threads (the loop's worker, the host's writeback) do that work outside every cgroup: a run
+    that fills its quota kept them busy on 0.7-1 CPU beside it (top, on the development VM), and
+    the controller's event loop waited behind them.  Direct, 1 GiB written cost the machine 0.44 s of CPU, not 0.95-1.1 s (dd on
+    the development VM).  A backing file system without ``O_DIRECT`` stays buffered: slower,
+    the same limits.
+    """
+    try:
+        device = os.stat(mountpoint).st_dev
+        if os.major(device) != _LOOP_MAJOR:
+            return False
+        fd = os.open(f"/dev/loop{os.minor(device)}", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.ioctl(fd, _LOOP_SET_DIRECT_IO, 1)
+    except OSError as exc:
+        log.debug("sandbox: the loop device of %s stays buffered (%s)", mountpoint, exc)
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 def _files(value: int) -> int:
@@ -108,6 +138,7 @@ class LoopDisk:
         # background, which would make the sparse image take real space.
         _check_call([_tool("mount") or "mount", "-t", "ext4", "-o", "loop,nosuid,nodev,noatime,noinit_itable",
                      str(self.image), str(self.mountpoint)])
+        _direct_io(self.mountpoint)
         with contextlib.suppress(FileNotFoundError):
             (self.mountpoint / "lost+found").rmdir()
         self.mountpoint.chmod(0o700)

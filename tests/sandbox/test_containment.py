@@ -489,6 +489,21 @@ def test_removing_a_work_dir_unmounts_its_disk(quota_pool: Driver) -> None:
     assert not image.exists() and not path.exists() and not _mounted(path)
 
 
+def test_a_work_dirs_loop_device_writes_past_the_hosts_page_cache(quota_pool: Driver) -> None:
+    """Direct I/O: what agent code writes is not copied again into the host's page cache by
+    kernel threads that no cgroup limits (see ``sandbox._quota._direct_io``)."""
+    disks = quota_pool.pool.directory / "disks"
+    try:
+        os.close(os.open(disks, os.O_RDWR | os.O_DIRECT | os.O_TMPFILE, 0o600))
+    except OSError as exc:
+        pytest.skip(f"the pool's folder takes no direct I/O here ({exc})")
+    path = quota_pool.runner.run(quota_pool.pool.prepare_workdir("direct"))
+    device = os.stat(path).st_dev
+    assert os.major(device) == 7, "control: the work dir is a loop device's file system"
+    assert Path(f"/sys/block/loop{os.minor(device)}/loop/dio").read_text().strip() == "1"
+    assert quota_pool.run("open('f', 'wb').write(b'x' * (8 << 20))\n", workdir="direct").status is RunStatus.OK
+
+
 def _mounted(path: Path) -> bool:
     return any(line.split()[4] == str(path) for line in Path("/proc/self/mountinfo").read_text().splitlines())
 
