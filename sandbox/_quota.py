@@ -44,10 +44,10 @@ def _direct_io(mountpoint: Path) -> bool:
 
     Buffered, a loop device copies each write again into the host's page cache, and kernel
     threads (the loop's worker, the host's writeback) do that work outside every cgroup: a run
-    that fills its quota kept them busy on 0.7-1 CPU beside it (top, on the development VM), and
-    the controller's event loop waited behind them.  Direct, 1 GiB written cost the machine 0.44 s of CPU, not 0.95-1.1 s (dd on
-    the development VM).  A backing file system without ``O_DIRECT`` stays buffered: slower,
-    the same limits.
+    that fills its quota kept them busy on 0.7-1 CPU beside it (top, on the development VM),
+    and the controller's event loop waited behind them.  Direct, 1 GiB written cost the
+    machine 0.44 s of CPU, not 0.95-1.1 s (dd, same VM).  A backing file system without
+    ``O_DIRECT`` stays buffered: slower, the same limits.
     """
     try:
         device = os.stat(mountpoint).st_dev

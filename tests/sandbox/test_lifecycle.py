@@ -186,6 +186,34 @@ def test_a_zygote_that_dies_alone_is_seen_dead_before_nsjail_exits_and_replaced(
     assert driver.zygote().pid != old.pid and _alive([jail.pid, old.pid]) == []
 
 
+def test_stopping_a_zygote_looks_for_its_processes_off_the_event_loop(
+        fresh_pool: Callable[..., Driver], monkeypatch: pytest.MonkeyPatch) -> None:
+    """psutil finds a process's children by reading every process's ``stat``: on a busy host, a
+    pause (here made 0.5 s long) that must not stop the loop while a zygote is stopped."""
+    driver = fresh_pool(spares=0)
+    assert driver.run("pass").status is RunStatus.OK
+    children = psutil.Process.children
+
+    def slow_children(self: psutil.Process, recursive: bool = False) -> list[psutil.Process]:
+        time.sleep(0.5)
+        return children(self, recursive)
+
+    monkeypatch.setattr(psutil.Process, "children", slow_children)
+    lags: list[float] = []
+
+    async def close_while_ticking() -> None:
+        closing = asyncio.ensure_future(driver.pool.aclose())
+        while not closing.done():
+            start = time.monotonic()
+            await asyncio.sleep(0.01)
+            lags.append(time.monotonic() - start - 0.01)
+        await closing
+
+    driver.runner.run(close_while_ticking())
+    assert driver.pool.closed
+    assert max(lags) < 0.3, f"the loop stopped for {max(lags) * 1000:.0f} ms"
+
+
 def test_runs_in_sequence_share_one_zygote(bare: Driver) -> None:
     zygote = bare.zygote().pid
     results = [bare.run(f"print({i})") for i in range(5)]
