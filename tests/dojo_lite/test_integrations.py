@@ -253,11 +253,11 @@ def test_closing_a_runtime_ends_what_runs_and_leaves_nothing(toy_root: Path) -> 
 # ------------------------------------------------------------------ thousands of rollouts, one loop
 
 
-@pytest.mark.slow
 async def _current_thread() -> threading.Thread:
     return threading.current_thread()
 
 
+@pytest.mark.slow
 def test_two_thousand_sessions_through_the_sync_bridge_do_not_block_the_loop(toy_root: Path) -> None:
     # 2,000 episodes open at once, each asked two cheap actions and closed, from 64 threads (TRL
     # and SkyRL call from threads), while a 5 ms ticker on the runtime's loop measures how late it
