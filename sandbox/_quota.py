@@ -39,8 +39,8 @@ _LOOP_SET_DIRECT_IO = 0x4C08  # linux/loop.h
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _direct_io(mountpoint: Path) -> bool:
-    """Switch the loop device under ``mountpoint`` to direct I/O; True if it took.
+def _direct_io(mountpoint: Path) -> None:
+    """Switch the loop device under ``mountpoint`` to direct I/O, where it takes.
 
     Buffered, a loop device copies each write again into the host's page cache, and kernel
     threads (the loop's worker, the host's writeback) do that work outside every cgroup: a run
@@ -52,18 +52,16 @@ def _direct_io(mountpoint: Path) -> bool:
     try:
         device = os.stat(mountpoint).st_dev
         if os.major(device) != _LOOP_MAJOR:
-            return False
+            return
         fd = os.open(f"/dev/loop{os.minor(device)}", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
-        return False
+        return
     try:
         fcntl.ioctl(fd, _LOOP_SET_DIRECT_IO, 1)
     except OSError as exc:
         log.debug("sandbox: the loop device of %s stays buffered (%s)", mountpoint, exc)
-        return False
     finally:
         os.close(fd)
-    return True
 
 
 def _files(value: int) -> int:
